@@ -1,0 +1,178 @@
+# cgagent build.
+#
+#   make            build/libcgagent.so and build/cgagent
+#   make deps       install missing Debian packages (no-op when all present)
+#   make test       deps, build, unit + integration + end-to-end tests
+#   make check      unit tests under ASan+UBSan, then TSan; handler lint; fuzz
+#   make bench      handler cost per sample and overhead on a workload
+#   make demo       profile a bundled workload and xz, print the reports
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Layout of the build: every module's .c files are found by wildcard, so a
+# new file needs no Makefile edit.  core/ sts/ sigv4/ go into a static
+# archive (build/libcgcore.a) that the preload object, the launcher and
+# every unit test link; preload/ holds the injected object (everything but
+# cli_*.c) and the launcher (cli_*.c).
+
+V ?= 0
+WERROR ?= 1
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+# SANITIZER=address,undefined or SANITIZER=thread (used by `make check`).
+SANITIZER ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= python3
+
+VERSION := 0.1.0
+
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+say =
+endif
+
+PKGS := libunwind libcurl jansson zlib expat inih libelf
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# mbedTLS 2.28 on Debian ships no .pc file.
+MBED_LIBS := -lmbedcrypto
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT ?= -O2 -g
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden \
+              -D_GNU_SOURCE -DCGAGENT_VERSION='"$(VERSION)"' -I. \
+              $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) $(MBED_LIBS) -lpthread -ldl -lrt $(LDLIBS)
+
+ifneq ($(SANITIZER),)
+CFLAGS_ALL += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+
+CORE_SRC := $(wildcard core/*.c) $(wildcard sts/*.c) $(wildcard sigv4/*.c)
+CLI_SRC := $(wildcard preload/cli_*.c)
+PRELOAD_SRC := $(filter-out $(CLI_SRC),$(wildcard preload/*.c))
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+WORKLOAD_SRC := $(wildcard tests/workloads/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJ := $(call obj,$(CORE_SRC))
+CLI_OBJ := $(call obj,$(CLI_SRC))
+PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+WORKLOAD_BIN := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRC))
+
+LIB := $(BUILD)/libcgagent.so
+CLI := $(BUILD)/cgagent
+CORE_A := $(BUILD)/libcgcore.a
+
+.PHONY: all deps test test-unit test-e2e test-emulator check lint-handler \
+        fuzz bench demo install uninstall clean workloads unit-bins
+.DEFAULT_GOAL := all
+
+all: $(LIB) $(CLI)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(CORE_A): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+# -z nodelete: a dlclose of the agent must never unmap the signal handler.
+# The version script exports nothing but the interposed libc entry points.
+$(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/libcgagent.map
+	$(call say,LD,$@)$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) \
+	    -Wl,--version-script=preload/libcgagent.map -Wl,-z,nodelete \
+	    -Wl,-z,now -Wl,--no-undefined $(LDFLAGS) $(LDLIBS_ALL)
+
+$(CLI): $(CLI_OBJ) $(CORE_A)
+	$(call say,LD,$@)$(CC) -o $@ $(CLI_OBJ) $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_A) $(LDFLAGS) \
+	    $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# Workloads are the programs we profile in tests: built the way users build
+# (no -fno-omit-frame-pointer), so unwinding must use DWARF CFI.
+$(BUILD)/workloads/%: tests/workloads/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
+	    -D_GNU_SOURCE -o $@ $< -lpthread -lm
+
+workloads: $(WORKLOAD_BIN)
+unit-bins: $(UNIT_BIN)
+
+deps:
+	$(Q)sh scripts/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit-bins workloads
+	$(Q)$(PYTHON) tests/run.py --build $(BUILD)
+
+test-unit: unit-bins
+	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --only unit
+
+# Sanitizer builds live in their own trees so they never mix with build/.
+check: deps
+	$(Q)$(MAKE) --no-print-directory lint-handler
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+	    SANITIZER=address,undefined OPT="-O1 -g" all unit-bins workloads
+	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    ASAN_OPTIONS=detect_leaks=1 \
+	    $(PYTHON) tests/run.py --build build/asan --only unit
+	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread \
+	    OPT="-O1 -g" unit-bins
+	$(Q)TSAN_OPTIONS=halt_on_error=1 \
+	    $(PYTHON) tests/run.py --build build/tsan --only unit
+	$(Q)$(MAKE) --no-print-directory fuzz
+
+lint-handler:
+	$(Q)sh scripts/lint-handler.sh
+
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(Q)for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); mkdir -p build/fuzz; \
+	    echo "  FUZZ    $$n ($(FUZZ_SECONDS) s)"; \
+	    clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I. \
+	        -fsanitize=fuzzer,address,undefined -o build/fuzz/$$n $$f \
+	        $(filter sigv4/%,$(CORE_SRC)) $(MBED_LIBS) -lpthread \
+	        || exit 1; \
+	    build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        >build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	    grep -E '^(Done|#[0-9]+ *DONE)' build/fuzz/$$n.log | tail -1; \
+	done
+
+bench: deps all workloads
+	$(Q)$(PYTHON) tests/bench/bench.py --build $(BUILD)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all workloads
+	$(Q)sh scripts/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libcgagent.so
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/cgagent
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcgagent.so $(DESTDIR)$(PREFIX)/bin/cgagent
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

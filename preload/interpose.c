@@ -1,0 +1,123 @@
+/*
+ * interpose.c - the libc entry points libcgagent.so wraps.
+ *
+ * DESIGN: each wrapper forwards to the real function (dlsym RTLD_NEXT)
+ * and does one small thing around it:
+ *   pthread_create  runs the new thread through a trampoline that
+ *                   registers it (ring + CPU timer) and unblocks SIGPROF;
+ *   sigaction/signal when the application installs its own SIGPROF
+ *                   handler, the agent stands aside first;
+ *   setitimer       when the application arms ITIMER_PROF, likewise.
+ *
+ * What it won't do: wrap dlopen/dlclose.  glibc's dlopen finds the
+ * caller's RUNPATH and $ORIGIN from its return address, so a wrapper
+ * would make every plugin load look like it came from libcgagent.so.
+ * Library loads are noticed through dl_iterate_phdr's dlpi_adds/subs.
+ *
+ * Exports: these four names, and nothing else (libcgagent.map).  The
+ * version script is anonymous: a named version would stop the loader from
+ * binding programs' versioned references (pthread_create@GLIBC_2.34) to us.
+ */
+#include "preload/preload.h"
+
+#include "core/log.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#define CG_EXPORT __attribute__((visibility("default")))
+
+struct cg_real_fns cg_real;
+
+bool cg_real_resolve(void)
+{
+    /* Idempotent and race-free enough: every thread stores the same
+     * values; the pointers are written before any reader needs them. */
+    if (!cg_real.pthread_create)
+        cg_real.pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+    if (!cg_real.sigaction)
+        cg_real.sigaction = dlsym(RTLD_NEXT, "sigaction");
+    if (!cg_real.signal)
+        cg_real.signal = dlsym(RTLD_NEXT, "signal");
+    if (!cg_real.setitimer)
+        cg_real.setitimer = dlsym(RTLD_NEXT, "setitimer");
+    return cg_real.pthread_create && cg_real.sigaction && cg_real.signal && cg_real.setitimer;
+}
+
+struct start_args {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *trampoline(void *p)
+{
+    struct start_args sa = *(struct start_args *)p;
+    free(p);
+    cg_preload_thread_started();
+    return sa.fn(sa.arg);
+}
+
+CG_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                             void *(*start)(void *), void *arg)
+{
+    if (!cg_real.pthread_create && !cg_real_resolve() && !cg_real.pthread_create)
+        return EAGAIN;
+    if (!atomic_load(&cg_preload_agent))
+        return cg_real.pthread_create(thread, attr, start, arg);
+    struct start_args *sa = malloc(sizeof(*sa));
+    if (!sa) /* the thread still runs; the agent's task scan finds it */
+        return cg_real.pthread_create(thread, attr, start, arg);
+    sa->fn = start;
+    sa->arg = arg;
+    int rc = cg_real.pthread_create(thread, attr, trampoline, sa);
+    if (rc != 0)
+        free(sa);
+    return rc;
+}
+
+static bool takes_profile_signal(int signo, const struct sigaction *act)
+{
+    if (signo != CG_PROFILE_SIGNAL || !act)
+        return false;
+    if (!(act->sa_flags & SA_SIGINFO) &&
+        (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN))
+        return false;
+    return !cg_preload_is_our_handler(act);
+}
+
+CG_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
+{
+    if (!cg_real.sigaction && !cg_real_resolve() && !cg_real.sigaction) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (takes_profile_signal(signo, act))
+        cg_preload_app_took_signal("the application installed its own SIGPROF handler");
+    return cg_real.sigaction(signo, act, old);
+}
+
+CG_EXPORT sighandler_t signal(int signo, sighandler_t handler)
+{
+    if (!cg_real.signal && !cg_real_resolve() && !cg_real.signal) {
+        errno = ENOSYS;
+        return SIG_ERR;
+    }
+    if (signo == CG_PROFILE_SIGNAL && handler != SIG_DFL && handler != SIG_IGN &&
+        handler != SIG_ERR)
+        cg_preload_app_took_signal("the application installed its own SIGPROF handler");
+    return cg_real.signal(signo, handler);
+}
+
+CG_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value,
+                        struct itimerval *old)
+{
+    if (!cg_real.setitimer && !cg_real_resolve() && !cg_real.setitimer) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (which == ITIMER_PROF && value &&
+        (value->it_value.tv_sec || value->it_value.tv_usec))
+        cg_preload_app_took_signal("the application armed ITIMER_PROF");
+    return cg_real.setitimer(which, value, old);
+}

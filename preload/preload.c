@@ -1,0 +1,258 @@
+/*
+ * preload.c - the life of the agent inside a host process.
+ *
+ * DESIGN: the constructor only resolves config, installs the SIGPROF
+ * handler, arms the calling thread's timer and starts the agent thread:
+ * no network, no blocking, nothing that can fail the host.  It stands
+ * down (one log line, nothing installed) when disabled, when the process
+ * is setuid/setgid (AT_SECURE), when neither a profiling group nor an
+ * output directory is configured, or when a SIGPROF handler is already
+ * installed.
+ *
+ * Fork: the profiling signal is blocked in the forking thread around
+ * fork (a pending signal can make a long clone restart over and over);
+ * the child gets a fresh agent (registry, rings, timer, agent thread) and
+ * leaks its copy of the parent's agent on purpose: another thread may have
+ * been in the middle of changing it when fork copied memory.
+ *
+ * Exit: the destructor stops sampling and waits at most 5 s for the final
+ * report.  exec needs nothing: POSIX timers die with the old image and
+ * LD_PRELOAD brings a fresh agent into the new one.
+ *
+ * What it won't do: exit, abort, or block the host; export anything but
+ * the wrappers in interpose.c.
+ */
+#include "preload/preload.h"
+
+#include "core/agent.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/threads.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#define EXIT_FLUSH_TIMEOUT_MS 5000
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+
+_Atomic(struct cg_agent *) cg_preload_agent;
+
+static struct cg_config g_cfg;
+static pthread_key_t g_exit_key;
+static bool g_exit_key_ok;
+static __thread sigset_t tls_fork_mask TLS_IE;
+
+bool cg_preload_is_our_handler(const struct sigaction *act)
+{
+    return (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == cg_handler_sigsafe;
+}
+
+static void block_profile_signal(sigset_t *old)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, CG_PROFILE_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &s, old);
+}
+
+static void unblock_profile_signal(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, CG_PROFILE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+}
+
+static void on_thread_exit(void *p)
+{
+    struct cg_thread_slot *slot = p;
+    struct cg_agent *agent = atomic_load(&cg_preload_agent);
+    cg_handler_set_current_slot(NULL);
+    if (agent && slot)
+        cg_agent_unregister_thread(agent, slot);
+}
+
+/* Registers the calling thread and remembers its slot for the handler and
+ * for the exit hook. */
+static void register_current_thread(struct cg_agent *agent)
+{
+    struct cg_thread_slot *slot = cg_agent_register_current_thread(agent, g_exit_key_ok);
+    cg_handler_set_current_slot(slot);
+    if (slot && g_exit_key_ok)
+        pthread_setspecific(g_exit_key, slot);
+}
+
+void cg_preload_thread_started(void)
+{
+    struct cg_agent *agent = atomic_load(&cg_preload_agent);
+    if (!agent || cg_agent_is_stopped(agent))
+        return;
+    register_current_thread(agent);
+    /* A thread created while its creator blocked SIGPROF would inherit
+     * the block and never be sampled. */
+    unblock_profile_signal();
+}
+
+void cg_preload_app_took_signal(const char *what)
+{
+    struct cg_agent *agent = atomic_load(&cg_preload_agent);
+    if (agent)
+        cg_agent_stand_aside(agent, what);
+}
+
+static struct cg_agent *make_agent(uint64_t start_delay_ms)
+{
+    struct cg_agent_options opts = {
+        .signo = CG_PROFILE_SIGNAL,
+        .pthread_create = cg_real.pthread_create,
+        .start_delay_ms = start_delay_ms,
+    };
+    return cg_agent_new(&g_cfg, &opts);
+}
+
+static void fork_prepare(void)
+{
+    block_profile_signal(&tls_fork_mask);
+}
+
+static void fork_parent(void)
+{
+    pthread_sigmask(SIG_SETMASK, &tls_fork_mask, NULL);
+}
+
+static void fork_child(void)
+{
+    struct cg_agent *old = atomic_load(&cg_preload_agent);
+    if (old && !cg_agent_is_stopped(old)) {
+        /* The parent's agent copy is leaked: see DESIGN. */
+        cg_handler_set_threads(NULL);
+        cg_handler_set_current_slot(NULL);
+        /* A short delay before the child's agent does any work: most
+         * fork children exec at once, and exec ends the thread. */
+        struct cg_agent *agent = make_agent(50);
+        atomic_store(&cg_preload_agent, agent);
+        if (agent) {
+            cg_handler_set_threads(cg_agent_threads(agent));
+            register_current_thread(agent);
+            if (cg_agent_start(agent) != 0) {
+                cg_agent_stand_aside(agent, "cannot start the agent thread in a fork child");
+            }
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &tls_fork_mask, NULL);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Why the agent should not run here, or NULL. */
+static const char *stand_down_reason(void)
+{
+    if (getauxval(AT_SECURE))
+        return "setuid/setgid process";
+    if (!g_cfg.enabled)
+        return "disabled by configuration";
+    if (!g_cfg.profiling_group && !g_cfg.output_dir)
+        return "no profiling group and no output directory configured";
+    struct sigaction cur;
+    if (cg_real.sigaction(CG_PROFILE_SIGNAL, NULL, &cur) == 0 &&
+        ((cur.sa_flags & SA_SIGINFO) ||
+         (cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN)))
+        return "a SIGPROF handler is already installed";
+    return NULL;
+}
+
+__attribute__((constructor)) static void cgagent_init(int argc, char **argv)
+{
+    int saved_errno = errno;
+    if (!cg_real_resolve()) {
+        CG_ERROR("cannot find libc's pthread_create/sigaction; the agent stays off");
+        goto out;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    struct cg_config_source src = {
+        .exe_name = n > 0 ? base_name(exe) : NULL,
+        .argv0_name = argc > 0 && argv && argv[0] ? base_name(argv[0]) : NULL,
+    };
+    /* Log settings first, so config errors go where the user asked. */
+    const char *lvl = getenv("CGAGENT_LOG");
+    enum cg_log_level level;
+    if (lvl && cg_log_level_parse(lvl, &level) == 0)
+        cg_log_set_level(level);
+    const char *log_file = getenv("CGAGENT_LOG_FILE");
+    if (log_file && *log_file && cg_log_set_file(log_file) != 0)
+        CG_WARN("CGAGENT_LOG_FILE=%s: cannot open; logging to stderr", log_file);
+
+    if (cg_config_load(&g_cfg, &src) != 0)
+        goto out; /* logged */
+    cg_log_set_level(g_cfg.log_level);
+    if (g_cfg.log_file && !log_file && cg_log_set_file(g_cfg.log_file) != 0)
+        CG_WARN("log_file %s: cannot open; logging to stderr", g_cfg.log_file);
+
+    const char *why = stand_down_reason();
+    if (why) {
+        /* Disabled or unconfigured is a choice, not a problem. */
+        if (getauxval(AT_SECURE) || !g_cfg.enabled ||
+            (!g_cfg.profiling_group && !g_cfg.output_dir))
+            CG_INFO("%s: the agent stays off", why);
+        else
+            CG_WARN("%s: the agent stays off", why);
+        goto out;
+    }
+    if (g_cfg.profiling_group && !g_cfg.output_dir)
+        CG_WARN("profiling group %s is set but uploading is not available in this build; "
+                "set CGAGENT_OUTPUT to keep profiles locally", g_cfg.profiling_group);
+
+    struct cg_agent *agent = make_agent(0);
+    if (!agent) {
+        CG_ERROR("cannot create the agent: out of memory; the agent stays off");
+        goto out;
+    }
+    cg_handler_init_loader_range();
+    cg_handler_set_threads(cg_agent_threads(agent));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = cg_handler_sigsafe;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (cg_real.sigaction(CG_PROFILE_SIGNAL, &sa, NULL) != 0) {
+        CG_ERROR("cannot install the SIGPROF handler: %s; the agent stays off", strerror(errno));
+        cg_handler_set_threads(NULL);
+        cg_agent_free(agent);
+        goto out;
+    }
+    g_exit_key_ok = pthread_key_create(&g_exit_key, on_thread_exit) == 0;
+    atomic_store(&cg_preload_agent, agent);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    register_current_thread(agent);
+    if (cg_agent_start(agent) != 0) {
+        cg_agent_stand_aside(agent, "cannot start the agent thread");
+        goto out;
+    }
+    CG_INFO("profiling %s: cpu_hz=%u, output %s", g_cfg.program_name ? g_cfg.program_name : "?",
+            g_cfg.cpu_hz, g_cfg.output_dir ? g_cfg.output_dir : "(none)");
+out:
+    errno = saved_errno;
+}
+
+__attribute__((destructor)) static void cgagent_fini(void)
+{
+    int saved_errno = errno;
+    struct cg_agent *agent = atomic_load(&cg_preload_agent);
+    if (agent) {
+        /* Nothing is freed: other threads run on until _exit, and a late
+         * signal may still look at the registry. */
+        cg_agent_stop(agent, EXIT_FLUSH_TIMEOUT_MS);
+    }
+    errno = saved_errno;
+}

@@ -1,0 +1,70 @@
+/*
+ * preload.h - state shared by the files of the injected object.
+ *
+ * preload.c owns the process's agent (constructor, destructor, fork);
+ * handler.c owns the SIGPROF handler and its thread-local state;
+ * interpose.c owns the wrappers of libc entry points.
+ *
+ * Thread safety: the globals are atomics or written once in the
+ * constructor before any other thread can see them.
+ */
+#ifndef CG_PRELOAD_H
+#define CG_PRELOAD_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/time.h>
+
+struct cg_agent;
+struct cg_thread_slot;
+struct cg_threads;
+
+#define CG_PROFILE_SIGNAL SIGPROF
+
+/* The real libc functions behind our wrappers (dlsym RTLD_NEXT). */
+struct cg_real_fns {
+    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+    sighandler_t (*signal)(int, sighandler_t);
+    int (*setitimer)(int, const struct itimerval *, struct itimerval *);
+};
+extern struct cg_real_fns cg_real;
+
+/* Resolves cg_real once; safe to call from any wrapper before the
+ * constructor ran.  Returns false if a function cannot be found. */
+bool cg_real_resolve(void);
+
+/* The process's agent, NULL when standing down. */
+extern _Atomic(struct cg_agent *) cg_preload_agent;
+
+/* ---- handler.c ---- */
+
+/* The SIGPROF handler.  Async-signal-safe. */
+void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext);
+
+/* Points the handler at a registry (NULL: record nothing). */
+void cg_handler_set_threads(struct cg_threads *threads);
+
+/* Sets or clears the calling thread's cached slot. */
+void cg_handler_set_current_slot(struct cg_thread_slot *slot);
+
+/* Learns the dynamic loader's code range: samples that interrupt ld.so
+ * are not unwound (see handler.c).  Call once from the constructor. */
+void cg_handler_init_loader_range(void);
+
+/* ---- preload.c ---- */
+
+/* Registers the calling (new) thread with the agent; called by the
+ * pthread_create trampoline. */
+void cg_preload_thread_started(void);
+
+/* The application installed its own SIGPROF handler or ITIMER_PROF. */
+void cg_preload_app_took_signal(const char *what);
+
+/* True while our own constructor installs the handler, so the sigaction
+ * wrapper lets that call through. */
+bool cg_preload_is_our_handler(const struct sigaction *act);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages cgagent needs to build, test and demo.
+# Idempotent: asks dpkg first and only calls apt-get for what is missing.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev \
+libunwind-dev libcurl4-openssl-dev libmbedtls-dev libjansson-dev zlib1g-dev \
+libexpat1-dev libinih-dev libelf-dev libcmocka-dev \
+python3 xz-utils sqlite3 perl ca-certificates"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
