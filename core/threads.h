@@ -43,6 +43,11 @@ struct cg_thread_slot {
     bool self_registered;       /* has a TLS destructor that will mark it EXITED */
     struct cg_ring *ring;
     uint64_t drops_reported;    /* consumer: ring drops already accounted */
+    /* Written by the owning thread's handler only (relaxed), read by the
+     * agent: the handler's own cost, for agentOverhead and `make bench`. */
+    _Atomic uint64_t handler_ns;
+    _Atomic uint64_t handler_calls;
+    uint64_t handler_ns_reported; /* consumer */
 };
 
 struct cg_threads;

@@ -1,0 +1,100 @@
+"""Helpers for end-to-end tests: run programs under the agent, read the
+profile documents it writes, and summarise them.
+
+Profile documents are the CodeGuru JSON of SPEC §5; see docs/format.md.
+"""
+import glob
+import json
+import os
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("CGAGENT_BUILD", os.path.join(ROOT, "build"))
+LIB = os.path.join(BUILD, "libcgagent.so")
+CLI = os.path.join(BUILD, "cgagent")
+WORKLOADS = os.path.join(BUILD, "workloads")
+
+
+def clean_env(**extra):
+    """The test process's environment without any agent or AWS settings,
+    plus `extra` (values of None remove a variable)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CGAGENT_", "AWS_")) and k != "LD_PRELOAD"}
+    for k, v in extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+def run(argv, env, timeout=120, stdin=None):
+    return subprocess.run(argv, env=env, capture_output=True, timeout=timeout,
+                          stdin=stdin)
+
+
+def run_profiled(argv, outdir, timeout=120, stdin=None, **extra):
+    env = clean_env(LD_PRELOAD=LIB, CGAGENT_OUTPUT=outdir, **extra)
+    return run(argv, env, timeout=timeout, stdin=stdin)
+
+
+def documents(outdir):
+    return sorted(glob.glob(os.path.join(outdir, "*.json")))
+
+
+def load(path):
+    with open(path, "rb") as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
+def walk(node, path=()):
+    """Yields (path, node) for every node below `node`; path is the tuple
+    of (name, file) from the root."""
+    for name, child in node.get("children", {}).items():
+        p = path + ((name, child.get("file")),)
+        yield p, child
+        yield from walk(child, p)
+
+
+def self_counts(doc, key="RUNNABLE"):
+    """{frame name: self samples of `key`}."""
+    out = {}
+    for path, node in walk(doc["callgraph"]):
+        c = node.get("counts", {}).get(key, 0)
+        if c:
+            out[path[-1][0]] = out.get(path[-1][0], 0) + c
+    return out
+
+
+def self_counts_by_file(doc, key="RUNNABLE"):
+    """{(frame name, file): self samples of `key`}."""
+    out = {}
+    for path, node in walk(doc["callgraph"]):
+        c = node.get("counts", {}).get(key, 0)
+        if c:
+            out[path[-1]] = out.get(path[-1], 0) + c
+    return out
+
+
+def stacks(doc, key="RUNNABLE"):
+    """[(names root-first, self samples)] for every node with samples."""
+    out = []
+    for path, node in walk(doc["callgraph"]):
+        c = node.get("counts", {}).get(key, 0)
+        if c:
+            out.append((tuple(n for n, _ in path), c))
+    return out
+
+
+def total(doc, key="RUNNABLE"):
+    return sum(c for _, c in stacks(doc, key))
+
+
+class TempDir:
+    def __enter__(self):
+        self._td = tempfile.TemporaryDirectory(prefix="cgagent-e2e-")
+        return self._td.name
+
+    def __exit__(self, *exc):
+        self._td.cleanup()

@@ -1,0 +1,123 @@
+"""End to end: the known-answer workload under LD_PRELOAD.
+
+tests/workloads/known_answer.c burns CPU in a fixed ratio: busy_a:busy_b =
+3:1, and inside busy_a leaf_alpha:leaf_beta = 1:2 through route_one and
+route_two.  It is built without frame pointers and its leaves are static.
+"""
+import os
+import unittest
+
+from e2e import profiles as P
+
+WORKLOAD = os.path.join(P.WORKLOADS, "known_answer")
+UNIT_S = "0.5"  # 2 s of CPU in all: ~200 samples at 100 Hz
+
+
+class KnownAnswer(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.plain = P.run([WORKLOAD, UNIT_S], P.clean_env())
+        cls._tmp = P.TempDir()
+        cls.outdir = cls._tmp.__enter__()
+        cls.profiled = P.run_profiled([WORKLOAD, UNIT_S], cls.outdir)
+        docs = P.documents(cls.outdir)
+        cls.docs = docs
+        cls.doc = P.load(docs[0]) if docs else None
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.__exit__(None, None, None)
+
+    def test_exit_status_and_stdout_are_unchanged(self):
+        self.assertEqual(self.plain.returncode, 0)
+        self.assertEqual(self.profiled.returncode, self.plain.returncode)
+        self.assertEqual(self.profiled.stdout, self.plain.stdout)
+        self.assertEqual(self.profiled.stderr, b"")
+
+    def test_exactly_one_document_at_exit(self):
+        self.assertEqual(len(self.docs), 1, self.docs)
+        base = os.path.basename(self.docs[0])
+        self.assertTrue(base.startswith("known_answer-"), base)
+
+    def test_document_has_the_codeguru_shape(self):
+        d = self.doc
+        self.assertLessEqual(d["start"], d["end"])
+        md = d["agentMetadata"]
+        self.assertEqual(md["sampleWeights"]["RUNNABLE"], 100.0)
+        self.assertEqual(md["agentInfo"]["type"], "cgagent")
+        self.assertIn("fleetInfo", md)
+        self.assertGreater(md["numTimesSampled"], 0)
+        self.assertEqual(d["debugInfo"]["processId"] > 0, True)
+        self.assertEqual(P.total(d) + 0, sum(P.self_counts(d).values()))
+
+    def test_sample_count_matches_cpu_time(self):
+        # 2 CPU-seconds at 100 Hz: about 200 samples; the tick and the
+        # agent's own slack allow a loose band.
+        n = P.total(self.doc)
+        self.assertGreater(n, 150, n)
+        self.assertLess(n, 260, n)
+
+    def test_thread_split_is_three_to_one(self):
+        c = P.self_counts(self.doc)
+        a = c.get("leaf_alpha", 0) + c.get("leaf_beta", 0)
+        b = c.get("leaf_gamma", 0)
+        self.assertGreater(a + b, 0, c)
+        share_a = 100.0 * a / (a + b)
+        self.assertAlmostEqual(share_a, 75.0, delta=5.0, msg=c)
+
+    def test_function_split_in_busy_thread_is_one_to_two(self):
+        c = P.self_counts(self.doc)
+        alpha, beta = c.get("leaf_alpha", 0), c.get("leaf_beta", 0)
+        share_alpha = 100.0 * alpha / (alpha + beta)
+        self.assertAlmostEqual(share_alpha, 100.0 / 3, delta=5.0, msg=c)
+
+    def test_static_leaves_are_named_and_cover_almost_all_samples(self):
+        c = P.self_counts(self.doc)
+        leaves = c.get("leaf_alpha", 0) + c.get("leaf_beta", 0) + c.get("leaf_gamma", 0)
+        self.assertGreater(leaves / P.total(self.doc), 0.95, c)
+
+    def test_callers_of_leaves_are_intact(self):
+        for names, count in P.stacks(self.doc):
+            leaf = names[-1]
+            expect = {"leaf_alpha": ("busy_a", "route_one", "leaf_alpha"),
+                      "leaf_beta": ("busy_a", "route_two", "leaf_beta"),
+                      "leaf_gamma": ("busy_b", "leaf_gamma")}.get(leaf)
+            if expect is None:
+                continue
+            self.assertEqual(names[-len(expect):], expect, names)
+            # The thread's root is libc's thread start, not a stray frame.
+            self.assertIn("start_thread", names, names)
+
+    def test_leaf_frames_name_their_file(self):
+        for (name, file), _ in P.self_counts_by_file(self.doc).items():
+            if name.startswith("leaf_"):
+                self.assertTrue(file.endswith("/known_answer"), file)
+
+
+class BadConfiguration(unittest.TestCase):
+    def test_bad_cpu_hz_logs_one_line_and_agent_stays_off(self):
+        plain = P.run([WORKLOAD, "0.05"], P.clean_env())
+        with P.TempDir() as out:
+            r = P.run_profiled([WORKLOAD, "0.05"], out, CGAGENT_CPU_HZ="fast")
+            self.assertEqual(r.returncode, plain.returncode)
+            self.assertEqual(r.stdout, plain.stdout)
+            lines = r.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("CGAGENT_CPU_HZ", lines[0])
+            self.assertEqual(os.listdir(out), [])
+
+    def test_unconfigured_agent_is_silent_and_writes_nothing(self):
+        r = P.run([WORKLOAD, "0.05"], P.clean_env(LD_PRELOAD=P.LIB))
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stderr, b"")
+
+    def test_disabled_agent_writes_nothing(self):
+        with P.TempDir() as out:
+            r = P.run_profiled([WORKLOAD, "0.05"], out, AWS_CODEGURU_PROFILER_ENABLED="false")
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(r.stderr, b"")
+            self.assertEqual(os.listdir(out), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
