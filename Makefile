@@ -176,3 +176,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+$(BUILD)/calltree_bench: tests/bench/calltree_bench.c $(CORE_A)
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)
