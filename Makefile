@@ -95,7 +95,7 @@ $(CORE_A): $(CORE_OBJ)
 $(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/libcgagent.map
 	$(call say,LD,$@)$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) \
 	    -Wl,--version-script=preload/libcgagent.map -Wl,-z,nodelete \
-	    -Wl,-z,now -Wl,--no-undefined $(LDFLAGS) $(LDLIBS_ALL)
+	    -Wl,-z,now -Wl,--no-undefined -Wl,--as-needed $(LDFLAGS) $(LDLIBS_ALL)
 
 $(CLI): $(CLI_OBJ) $(CORE_A)
 	$(call say,LD,$@)$(CC) -o $@ $(CLI_OBJ) $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)
@@ -133,10 +133,12 @@ check: deps
 	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ASAN_OPTIONS=detect_leaks=1 \
 	    $(PYTHON) tests/run.py --build build/asan --only unit
+	$(Q)sh scripts/check-preload.sh build/asan asan
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread \
-	    OPT="-O1 -g" unit-bins
+	    OPT="-O1 -g" all unit-bins workloads
 	$(Q)TSAN_OPTIONS=halt_on_error=1 \
 	    $(PYTHON) tests/run.py --build build/tsan --only unit
+	$(Q)sh scripts/check-preload.sh build/tsan tsan
 	$(Q)$(MAKE) --no-print-directory fuzz
 
 lint-handler:
