@@ -110,7 +110,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
 $(BUILD)/workloads/%: tests/workloads/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
-	    -D_GNU_SOURCE -o $@ $< -lpthread -lm
+	    -D_GNU_SOURCE -o $@ $< -lpthread -lm -ldl
 
 workloads: $(WORKLOAD_BIN)
 unit-bins: $(UNIT_BIN)

@@ -1,0 +1,83 @@
+"""End to end: programs that break careless profilers (issue 5 stress).
+
+Each program checks its own correctness and exits 0; under the agent its
+exit status and output must be unchanged, and the profiles must make sense.
+"""
+import os
+import unittest
+
+from e2e import profiles as P
+
+STRESS = os.path.join(P.WORKLOADS, "stress")
+CHURN = os.path.join(P.WORKLOADS, "thread_churn")
+KNOWN = os.path.join(P.WORKLOADS, "known_answer")
+
+
+class Lifecycle(unittest.TestCase):
+    def same_as_plain(self, argv, outdir, timeout=120, **extra):
+        plain = P.run(argv, P.clean_env(), timeout=timeout)
+        prof = P.run_profiled(argv, outdir, timeout=timeout, **extra)
+        self.assertEqual(plain.returncode, 0, plain.stdout + plain.stderr)
+        self.assertEqual(prof.returncode, plain.returncode, prof.stdout + prof.stderr)
+        self.assertEqual(prof.stdout, plain.stdout)
+        return prof
+
+    def test_prefork_children_are_profiled_separately(self):
+        with P.TempDir() as out:
+            self.same_as_plain([STRESS, "prefork", "4"], out)
+            docs = P.documents(out)
+            pids = {P.load(d)["debugInfo"]["processId"] for d in docs}
+            self.assertEqual(len(docs), 5, docs)  # the parent and 4 children
+            self.assertEqual(len(pids), 5)
+            for d in docs:
+                doc = P.load(d)
+                self.assertIn("burn_cpu", P.self_counts(doc), d)
+                # A child's profile holds only its own work: ~15 samples.
+                self.assertLess(P.total(doc), 60, d)
+
+    def test_ten_thousand_short_threads(self):
+        with P.TempDir() as out:
+            r = self.same_as_plain([CHURN, "10000"], out, timeout=300)
+            self.assertEqual(r.stderr, b"")
+            docs = P.documents(out)
+            self.assertEqual(len(docs), 1)
+            doc = P.load(docs[0])
+            self.assertGreater(P.total(doc), 0)
+            self.assertIn("work", P.self_counts(doc))
+
+    def test_exec_chain_gives_each_image_its_own_profile(self):
+        with P.TempDir() as out:
+            argv = ["sh", "-c", "%s 0.1 && exec %s 0.1" % (KNOWN, KNOWN)]
+            self.same_as_plain(argv, out)
+            names = [os.path.basename(d) for d in P.documents(out)]
+            self.assertEqual(len([n for n in names if n.startswith("known_answer-")]), 2, names)
+
+    def test_blocking_calls_never_see_eintr(self):
+        with P.TempDir() as out:
+            r = self.same_as_plain([STRESS, "eintr", "1.5"], out)
+            self.assertIn(b"no EINTR seen", r.stdout)
+
+    def test_samples_inside_malloc_do_not_deadlock(self):
+        with P.TempDir() as out:
+            self.same_as_plain([STRESS, "malloc", "1.0"], out)
+            doc = P.load(P.documents(out)[0])
+            names = {n for path, _ in P.walk(doc["callgraph"]) for n, _ in path}
+            self.assertTrue({"malloc", "free", "_int_malloc", "_int_free"} & names, names)
+
+    def test_dlopen_dlclose_loop_while_sampling(self):
+        with P.TempDir() as out:
+            self.same_as_plain([STRESS, "dlopen", "400"], out)
+            self.assertEqual(len(P.documents(out)), 1)
+
+    def test_application_taking_sigprof_gets_it_and_agent_stands_aside(self):
+        with P.TempDir() as out:
+            r = self.same_as_plain([STRESS, "sigprof"], out)
+            lines = r.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("own SIGPROF handler", lines[0])
+            doc = P.load(P.documents(out)[0])
+            self.assertIn("burn_cpu", P.self_counts(doc))  # samples before the takeover
+
+
+if __name__ == "__main__":
+    unittest.main()
