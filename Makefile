@@ -52,7 +52,7 @@ OPT ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden \
               -D_GNU_SOURCE -DCGAGENT_VERSION='"$(VERSION)"' -I. \
               $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
-LDLIBS_ALL := $(PKG_LIBS) $(MBED_LIBS) -lpthread -ldl -lrt $(LDLIBS)
+LDLIBS_ALL := $(PKG_LIBS) $(MBED_LIBS) -lm -lpthread -ldl -lrt $(LDLIBS)
 
 ifneq ($(SANITIZER),)
 CFLAGS_ALL += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer

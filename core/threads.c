@@ -71,6 +71,7 @@ struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid
         atomic_store_explicit(&s->handler_ns, 0, memory_order_relaxed);
         atomic_store_explicit(&s->handler_calls, 0, memory_order_relaxed);
         s->handler_ns_reported = 0;
+        s->handler_calls_reported = 0;
         atomic_fetch_add(&threads->in_use, 1);
         /* Release: fields above are visible to whoever sees ACTIVE. */
         atomic_store_explicit(&s->state, CG_SLOT_ACTIVE, memory_order_release);

@@ -48,6 +48,7 @@ struct cg_thread_slot {
     _Atomic uint64_t handler_ns;
     _Atomic uint64_t handler_calls;
     uint64_t handler_ns_reported; /* consumer */
+    uint64_t handler_calls_reported; /* consumer */
 };
 
 struct cg_threads;

@@ -131,7 +131,10 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "cgagent run: getcwd: %s\n", strerror(errno));
                 return 1;
             }
-            snprintf(abs, sizeof(abs), "%s/%s", cwd, output);
+            if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, output) >= sizeof(abs)) {
+                fprintf(stderr, "cgagent run: output path too long\n");
+                return 1;
+            }
             output = abs;
         }
         if (set_env("CGAGENT_OUTPUT", output))

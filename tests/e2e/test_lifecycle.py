@@ -42,8 +42,12 @@ class Lifecycle(unittest.TestCase):
             docs = P.documents(out)
             self.assertEqual(len(docs), 1)
             doc = P.load(docs[0])
-            self.assertGreater(P.total(doc), 0)
-            self.assertIn("work", P.self_counts(doc))
+            # Every thread got a slot (none turned away), and the workers'
+            # code shows up.  Threads this short (~0.3 ms of CPU, less than
+            # a scheduler tick) are undersampled by any CPU-clock timer:
+            # see docs/internals.md.
+            self.assertNotIn("unprofiledThreads", doc["debugInfo"]["errorsCount"])
+            self.assertIn("worker", P.self_counts(doc))
 
     def test_exec_chain_gives_each_image_its_own_profile(self):
         with P.TempDir() as out:

@@ -13,7 +13,7 @@
 static uint64_t work(uint64_t seed)
 {
     uint64_t x = seed;
-    for (int i = 0; i < 20000; i++)
+    for (int i = 0; i < 300000; i++)
         x = x * 6364136223846793005ull + 1442695040888963407ull;
     return x >> 60;
 }

@@ -1,0 +1,649 @@
+/*
+ * agent.c - the agent thread: drain, discover threads, report.
+ *
+ * DESIGN: one thread wakes every drain interval (100 ms), moves every
+ * ring's records into the raw-stack table, scans /proc/self/task every
+ * second for threads the pthread_create wrapper did not see, and at each
+ * reporting interval symbolizes the unique stacks, builds the call tree,
+ * encodes the profile document and hands it to the sinks.  All of that
+ * work (malloc, file I/O, symbol tables) happens here, never in the
+ * handler and never on an application thread.
+ *
+ * Lock order: reg_lock (registration) is taken alone; wake_lock guards
+ * the stop/done flags and is never held while calling out.
+ *
+ * What it won't do: keep a process from exiting (stop waits at most the
+ * caller's timeout), or free anything a late signal could still touch at
+ * process exit (rings stay mapped until cg_agent_free).
+ */
+#include "core/agent.h"
+
+#include "core/calltree.h"
+#include "core/cpu_timer.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/profile_doc.h"
+#include "core/ring.h"
+#include "core/sink_local.h"
+#include "core/stackagg.h"
+#include "core/symbolizer.h"
+#include "core/threads.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <link.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+
+struct cg_agent {
+    /* settings copied at creation */
+    uint32_t cpu_hz;
+    uint32_t wall_interval_ms;
+    uint32_t max_stack_depth;
+    uint64_t reporting_interval_ms;
+    char *output_dir;
+    char *profile_name;     /* group name, else program name: file names */
+    struct cg_agent_options opts;
+
+    struct cg_threads *threads;
+    pthread_mutex_t reg_lock; /* registration: find-then-claim is atomic */
+    _Atomic bool stopped;     /* stand_aside or stop: no more timers */
+    _Atomic bool modules_changed;
+    _Atomic pid_t tid;
+    _Atomic uint64_t unprofiled_threads; /* registry full or timer failed */
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake_cond;
+    bool stop_requested;      /* guarded by wake_lock */
+    bool done;                /* guarded by wake_lock */
+
+    /* agent-thread state */
+    struct cg_stackagg *stacks;
+    struct cg_symbolizer *symbolizer;
+    uint64_t period_start_ms;   /* epoch ms */
+    uint64_t last_sample_ms;    /* epoch ms of the last drained sample */
+    uint64_t period_cpu_ns;     /* process CPU at period start */
+    uint64_t period_agent_ns;   /* agent thread CPU at period start */
+    uint64_t samples_in_period;
+    uint64_t drops_in_period;
+    uint64_t handler_ns_in_period; /* time spent in the handler, all threads */
+    uint64_t handler_calls_in_period;
+    uint64_t threads_seen_max;
+    uint64_t loader_generation; /* dlpi_adds + dlpi_subs at the last check */
+    char fleet_id[37];
+    char runtime_version[32];
+    uint32_t vcpus;
+};
+
+static uint64_t clock_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t epoch_ms(void)
+{
+    return clock_ns(CLOCK_REALTIME) / 1000000u;
+}
+
+static pid_t current_tid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+static void make_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+        uint64_t x = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+        for (size_t i = 0; i < sizeof(b); i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            b[i] = (unsigned char)(x >> 56);
+        }
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+
+struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent_options *opts)
+{
+    struct cg_agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->cpu_hz = cfg->cpu_hz;
+    a->wall_interval_ms = cfg->wall_interval_ms;
+    a->max_stack_depth = cfg->max_stack_depth;
+    a->reporting_interval_ms = cfg->reporting_interval_ms;
+    a->opts = *opts;
+    if (!a->opts.drain_interval_ms)
+        a->opts.drain_interval_ms = 100;
+    if (!a->opts.rescan_interval_ms)
+        a->opts.rescan_interval_ms = 1000;
+    const char *name = cfg->profiling_group ? cfg->profiling_group
+                       : cfg->program_name  ? cfg->program_name
+                                            : "process";
+    if ((cfg->output_dir && !(a->output_dir = strdup(cfg->output_dir))) ||
+        !(a->profile_name = strdup(name)))
+        goto err;
+
+    /* Rings get at most half of the memory limit; the rest is for the
+     * stack table, symbols and the encoded document. */
+    size_t ring_bytes = CG_RING_DEFAULT_BYTES;
+    size_t max_threads = ((size_t)cfg->memory_limit_mb << 20) / 2 / ring_bytes;
+    if (max_threads < 16)
+        max_threads = 16;
+    if (!(a->threads = cg_threads_new(max_threads, ring_bytes)))
+        goto err;
+    if (!(a->stacks = cg_stackagg_new()))
+        goto err;
+
+    pthread_mutex_init(&a->reg_lock, NULL);
+    pthread_mutex_init(&a->wake_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->wake_cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    make_uuid(a->fleet_id);
+    snprintf(a->runtime_version, sizeof(a->runtime_version), "glibc-%s",
+             gnu_get_libc_version());
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    a->vcpus = n > 0 ? (uint32_t)n : 1;
+    a->period_start_ms = epoch_ms();
+    a->period_cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    return a;
+err:
+    cg_agent_free(a);
+    return NULL;
+}
+
+void cg_agent_free(struct cg_agent *a)
+{
+    if (!a)
+        return;
+    cg_symbolizer_free(a->symbolizer);
+    cg_stackagg_free(a->stacks);
+    cg_threads_free(a->threads);
+    free(a->output_dir);
+    free(a->profile_name);
+    free(a);
+}
+
+struct cg_threads *cg_agent_threads(struct cg_agent *a)
+{
+    return a->threads;
+}
+
+pid_t cg_agent_tid(const struct cg_agent *a)
+{
+    return atomic_load(&((struct cg_agent *)a)->tid);
+}
+
+bool cg_agent_is_stopped(const struct cg_agent *a)
+{
+    return atomic_load(&((struct cg_agent *)a)->stopped);
+}
+
+void cg_agent_modules_changed(struct cg_agent *a)
+{
+    atomic_store(&a->modules_changed, true);
+}
+
+/* Takes the slot's timer away (whoever gets it deletes it): a kernel timer
+ * id deleted twice could by then name someone else's timer. */
+static void slot_delete_timer(struct cg_thread_slot *s)
+{
+    int id = atomic_exchange(&s->timer_id, -1);
+    if (id >= 0)
+        cg_cpu_timer_delete(id);
+}
+
+/* Gives an ACTIVE slot an armed timer on its thread.  reg_lock held. */
+static int slot_arm(struct cg_agent *a, struct cg_thread_slot *s)
+{
+    if (a->cpu_hz == 0)
+        return 0;
+    int id;
+    int rc = cg_cpu_timer_create(s->tid, a->opts.signo, &id);
+    if (rc != 0)
+        return rc;
+    rc = cg_cpu_timer_arm(id, 1000000000ull / a->cpu_hz);
+    if (rc != 0) {
+        cg_cpu_timer_delete(id);
+        return rc;
+    }
+    s->has_timer = true;
+    atomic_store(&s->timer_id, id);
+    /* stand_aside may have run between our check and now. */
+    if (atomic_load(&a->stopped))
+        slot_delete_timer(s);
+    return 0;
+}
+
+static uint64_t read_start_ticks(pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Field 22 (starttime) counts from after the ")" that ends comm. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    unsigned long long v = 0;
+    int field = 2;
+    for (p++; *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    if (field == 22)
+        v = strtoull(p, NULL, 10);
+    return v;
+}
+
+struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool self_exit_hook)
+{
+    if (atomic_load(&a->stopped))
+        return NULL;
+    pid_t tid = current_tid();
+    pthread_mutex_lock(&a->reg_lock);
+    /* The agent's task scan may have found us first: adopt that slot. */
+    struct cg_thread_slot *s = cg_threads_find_sigsafe(a->threads, tid);
+    if (!s) {
+        s = cg_threads_register(a->threads, tid, 0);
+        if (s && slot_arm(a, s) != 0) {
+            cg_threads_mark_exited(s);
+            s = NULL;
+        }
+    }
+    if (s)
+        s->self_registered = self_exit_hook;
+    else
+        atomic_fetch_add(&a->unprofiled_threads, 1);
+    pthread_mutex_unlock(&a->reg_lock);
+    return s;
+}
+
+void cg_agent_unregister_thread(struct cg_agent *a, struct cg_thread_slot *s)
+{
+    (void)a;
+    slot_delete_timer(s);
+    cg_threads_mark_exited(s);
+}
+
+static void disarm_slot(struct cg_thread_slot *s, void *ctx)
+{
+    (void)ctx;
+    slot_delete_timer(s);
+}
+
+void cg_agent_stand_aside(struct cg_agent *a, const char *why)
+{
+    if (atomic_exchange(&a->stopped, true))
+        return;
+    pthread_mutex_lock(&a->reg_lock);
+    cg_threads_for_each(a->threads, disarm_slot, NULL);
+    pthread_mutex_unlock(&a->reg_lock);
+    if (why)
+        CG_WARN("%s: profiling stops; the profile so far is still reported", why);
+}
+
+/* ---- agent thread ---- */
+
+static void drain_slot(struct cg_thread_slot *s, void *ctx)
+{
+    struct cg_agent *a = ctx;
+    /* Read the state before draining: once EXITED nothing more is pushed,
+     * so a ring drained after seeing EXITED is empty for good.  Reading it
+     * after would race with a last sample pushed just before the exit. */
+    bool exited = atomic_load(&s->state) == CG_SLOT_EXITED;
+    const struct cg_sample_rec *rec;
+    while ((rec = cg_ring_peek(s->ring)) != NULL) {
+        unsigned flags = rec->flags & (CG_REC_TRUNCATED | CG_REC_UNWIND_FAILED);
+        if (cg_stackagg_add(a->stacks, rec->pcs, rec->depth, rec->key, flags, rec->weight) == 0)
+            a->samples_in_period += rec->weight;
+        else
+            a->drops_in_period += rec->weight;
+        cg_ring_release(s->ring, rec);
+        a->last_sample_ms = 0; /* set below, once per drain */
+    }
+    uint64_t hns = atomic_load_explicit(&s->handler_ns, memory_order_relaxed);
+    a->handler_ns_in_period += hns - s->handler_ns_reported;
+    s->handler_ns_reported = hns;
+    uint64_t calls = atomic_load_explicit(&s->handler_calls, memory_order_relaxed);
+    a->handler_calls_in_period += calls - s->handler_calls_reported;
+    s->handler_calls_reported = calls;
+    uint64_t drops = cg_ring_drops(s->ring);
+    a->drops_in_period += drops - s->drops_reported;
+    s->drops_reported = drops;
+    if (exited)
+        cg_threads_reclaim(a->threads, s);
+}
+
+static int read_loader_counts(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uint64_t *gen = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+        *gen = (uint64_t)info->dlpi_adds + (uint64_t)info->dlpi_subs;
+    return 1; /* the counters are the same in every entry: one is enough */
+}
+
+/* Notices dlopen/dlclose without wrapping them (see interpose.c). */
+static void check_modules(struct cg_agent *a)
+{
+    uint64_t gen = 0;
+    dl_iterate_phdr(read_loader_counts, &gen);
+    if (gen != a->loader_generation) {
+        a->loader_generation = gen;
+        atomic_store(&a->modules_changed, true);
+    }
+}
+
+static void drain_all(struct cg_agent *a)
+{
+    check_modules(a);
+    uint64_t before = a->samples_in_period;
+    cg_threads_for_each(a->threads, drain_slot, a);
+    if (a->samples_in_period != before)
+        a->last_sample_ms = epoch_ms();
+    size_t n = cg_threads_count(a->threads);
+    if (n > a->threads_seen_max)
+        a->threads_seen_max = n;
+}
+
+struct scan {
+    pid_t *tids;
+    size_t n, cap;
+};
+
+static bool scan_has(const struct scan *sc, pid_t tid)
+{
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->tids[i] == tid)
+            return true;
+    return false;
+}
+
+static void retire_vanished(struct cg_thread_slot *s, void *ctx)
+{
+    const struct scan *sc = ctx;
+    if (atomic_load(&s->state) == CG_SLOT_ACTIVE && !scan_has(sc, s->tid)) {
+        slot_delete_timer(s);
+        cg_threads_mark_exited(s);
+    }
+}
+
+/* Finds threads nobody registered (created before the agent, or by code
+ * that bypasses pthread_create) and retires slots of threads that are gone
+ * without running their TLS destructor. */
+static void rescan_tasks(struct cg_agent *a)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct scan sc = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        if (sc.n == sc.cap) {
+            size_t cap = sc.cap ? sc.cap * 2 : 64;
+            pid_t *t = realloc(sc.tids, cap * sizeof(*t));
+            if (!t)
+                break;
+            sc.tids = t;
+            sc.cap = cap;
+        }
+        sc.tids[sc.n++] = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    pid_t self = cg_agent_tid(a);
+    pthread_mutex_lock(&a->reg_lock);
+    if (!atomic_load(&a->stopped)) {
+        for (size_t i = 0; i < sc.n; i++) {
+            pid_t tid = sc.tids[i];
+            if (tid == self || cg_threads_find_sigsafe(a->threads, tid))
+                continue;
+            struct cg_thread_slot *s = cg_threads_register(a->threads, tid, read_start_ticks(tid));
+            if (!s) {
+                atomic_fetch_add(&a->unprofiled_threads, 1);
+                continue;
+            }
+            if (slot_arm(a, s) != 0) /* ESRCH: it exited meanwhile */
+                cg_threads_mark_exited(s);
+            else
+                CG_DEBUG("found thread %d not created through pthread_create", (int)tid);
+        }
+        cg_threads_for_each(a->threads, retire_vanished, &sc);
+    }
+    pthread_mutex_unlock(&a->reg_lock);
+    free(sc.tids);
+}
+
+struct build_ctx {
+    struct cg_agent *a;
+    struct cg_calltree *tree;
+    struct cg_frame *frames;
+    int err;
+};
+
+/* Symbolizes one unique stack (leaf first in the record) into root-first
+ * frames.  Return addresses point after the call instruction, so every
+ * frame but the interrupted one is looked up at pc - 1: otherwise a call
+ * that ends a function would be charged to the next function. */
+static void add_stack(const struct cg_stack_view *st, void *ctx)
+{
+    struct build_ctx *b = ctx;
+    if (b->err || st->depth == 0)
+        return;
+    size_t depth = st->depth;
+    for (size_t i = 0; i < depth; i++) {
+        uint64_t pc = st->pcs[i];
+        if (i > 0 && pc > 0)
+            pc -= 1;
+        struct cg_symbol sym;
+        if (cg_symbolizer_resolve(b->a->symbolizer, (uintptr_t)pc, &sym) != 0) {
+            sym.name = "[unknown]";
+            sym.file = NULL;
+        }
+        b->frames[depth - 1 - i].name = sym.name;
+        b->frames[depth - 1 - i].file = sym.file;
+    }
+    int rc = cg_calltree_add(b->tree, b->frames, depth, (enum cg_count_key)st->key, st->count);
+    if (rc != 0)
+        b->err = rc;
+}
+
+static void report(struct cg_agent *a, bool final)
+{
+    uint64_t now_ms = epoch_ms();
+    uint64_t cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t agent_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    if (cg_stackagg_samples(a->stacks) == 0) {
+        CG_DEBUG("no samples in this period; nothing to report");
+        goto reset;
+    }
+    if (!a->symbolizer && !(a->symbolizer = cg_symbolizer_new(NULL))) {
+        CG_ERROR("cannot create the symbolizer: out of memory; profile dropped");
+        goto reset;
+    }
+    if (atomic_exchange(&a->modules_changed, false))
+        cg_symbolizer_refresh(a->symbolizer);
+
+    struct build_ctx b = {a, cg_calltree_new(a->max_stack_depth),
+                          malloc(CG_MAX_UNWIND_FRAMES * sizeof(struct cg_frame)), 0};
+    if (!b.tree || !b.frames) {
+        CG_ERROR("out of memory building the call tree; profile dropped");
+        goto done;
+    }
+    cg_stackagg_for_each(a->stacks, add_stack, &b);
+    if (b.err) {
+        CG_ERROR("building the call tree failed: %s; profile dropped", cg_strerror(b.err));
+        goto done;
+    }
+    uint64_t end_ms = a->last_sample_ms > a->period_start_ms ? a->last_sample_ms : now_ms;
+    uint64_t unprofiled = atomic_load(&a->unprofiled_threads);
+    const char *err_names[] = {"unprofiledThreads"};
+    uint64_t err_counts[] = {unprofiled};
+    struct cg_profile_meta meta = {
+        .start_ms = a->period_start_ms,
+        .end_ms = end_ms,
+        .cpu_hz = a->cpu_hz,
+        .wall_interval_ms = a->wall_interval_ms,
+        .fleet = {.id = a->fleet_id, .type = "UNKNOWN", .vcpus = a->vcpus},
+        .agent_version = CGAGENT_VERSION,
+        .agent_memory_mb = (double)(cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) +
+                                    cg_calltree_bytes(b.tree)) / (1024.0 * 1024.0),
+        .agent_time_ms = (agent_ns - a->period_agent_ns + a->handler_ns_in_period) / 1000000u,
+        .runtime_version = a->runtime_version,
+        .cpu_time_s = (double)(cpu_ns - a->period_cpu_ns) / 1e9,
+        .num_threads = (uint32_t)a->threads_seen_max,
+        .num_times_sampled = a->samples_in_period,
+        .pid = (int)getpid(),
+        .dropped_samples = a->drops_in_period,
+        .handler_ns_total = a->handler_ns_in_period,
+        .handler_calls = a->handler_calls_in_period,
+        .error_names = err_names,
+        .error_counts = err_counts,
+        .n_errors = unprofiled ? 1 : 0,
+    };
+    size_t len = 0;
+    char *doc = cg_profile_doc_encode(b.tree, &meta, &len);
+    if (!doc) {
+        CG_ERROR("encoding the profile failed: out of memory; profile dropped");
+        goto done;
+    }
+    if (a->output_dir)
+        cg_sink_local_write(a->output_dir, a->profile_name, getpid(), &meta, b.tree, doc, len);
+    CG_INFO("profile %s: %llu samples, %zu unique stacks, %zu nodes, %llu dropped%s",
+            a->profile_name, (unsigned long long)a->samples_in_period,
+            cg_stackagg_unique(a->stacks), cg_calltree_node_count(b.tree),
+            (unsigned long long)a->drops_in_period, final ? " (final)" : "");
+    free(doc);
+done:
+    cg_calltree_free(b.tree);
+    free(b.frames);
+reset:
+    cg_stackagg_clear(a->stacks);
+    a->period_start_ms = now_ms;
+    a->period_cpu_ns = cpu_ns;
+    a->period_agent_ns = agent_ns;
+    a->samples_in_period = 0;
+    a->drops_in_period = 0;
+    a->handler_ns_in_period = 0;
+    a->handler_calls_in_period = 0;
+    a->threads_seen_max = cg_threads_count(a->threads);
+}
+
+/* Waits until `deadline_ns` (CLOCK_MONOTONIC) or a stop request.
+ * Returns true when stop was requested. */
+static bool wait_until(struct cg_agent *a, uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    pthread_mutex_lock(&a->wake_lock);
+    while (!a->stop_requested) {
+        if (pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    bool stop = a->stop_requested;
+    pthread_mutex_unlock(&a->wake_lock);
+    return stop;
+}
+
+static void *agent_main(void *arg)
+{
+    struct cg_agent *a = arg;
+    atomic_store(&a->tid, current_tid());
+    a->period_agent_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    bool stop = false;
+    if (a->opts.start_delay_ms)
+        stop = wait_until(a, now + a->opts.start_delay_ms * 1000000u);
+    uint64_t drain_ns = a->opts.drain_interval_ms * 1000000u;
+    uint64_t next_rescan = 0;
+    uint64_t next_report = clock_ns(CLOCK_MONOTONIC) + a->reporting_interval_ms * 1000000u;
+    while (!stop) {
+        stop = wait_until(a, clock_ns(CLOCK_MONOTONIC) + drain_ns);
+        drain_all(a);
+        now = clock_ns(CLOCK_MONOTONIC);
+        if (!stop && now >= next_rescan) {
+            rescan_tasks(a);
+            next_rescan = now + a->opts.rescan_interval_ms * 1000000u;
+        }
+        if (!stop && now >= next_report) {
+            report(a, false);
+            next_report = now + a->reporting_interval_ms * 1000000u;
+        }
+    }
+    drain_all(a);
+    report(a, true);
+    pthread_mutex_lock(&a->wake_lock);
+    a->done = true;
+    pthread_cond_broadcast(&a->wake_cond);
+    pthread_mutex_unlock(&a->wake_lock);
+    return NULL;
+}
+
+int cg_agent_start(struct cg_agent *a)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    /* The new thread inherits this mask: it never runs a signal handler,
+     * so it is never sampled and never interrupted mid-update. */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = a->opts.pthread_create(&a->thread, NULL, agent_main, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -rc;
+    a->thread_started = true;
+    return 0;
+}
+
+int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
+{
+    atomic_store(&a->stopped, true);
+    pthread_mutex_lock(&a->reg_lock);
+    cg_threads_for_each(a->threads, disarm_slot, NULL);
+    pthread_mutex_unlock(&a->reg_lock);
+    if (!a->thread_started)
+        return 0;
+    uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000u;
+    struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+    pthread_mutex_lock(&a->wake_lock);
+    a->stop_requested = true;
+    pthread_cond_broadcast(&a->wake_cond);
+    int rc = 0;
+    while (!a->done && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts);
+    bool done = a->done;
+    pthread_mutex_unlock(&a->wake_lock);
+    if (!done) {
+        CG_WARN("the final report did not finish within %llu ms; exiting without it",
+                (unsigned long long)timeout_ms);
+        return CG_ESTATE;
+    }
+    pthread_join(a->thread, NULL);
+    a->thread_started = false;
+    return 0;
+}

@@ -1,0 +1,19 @@
+/*
+ * demangle.h - readable names for C++ and Rust symbols.
+ *
+ * C++ (_Z…) goes through the C++ ABI demangler (__cxa_demangle) when the
+ * process has one loaded (found with dlsym; the agent does not link
+ * libstdc++ into C programs).  Rust legacy names (_ZN…17h<hash>E) are
+ * demangled the same way, then the hash is dropped and Rust's $…$ escapes
+ * are decoded.  Rust v0 names (_R…) are left as they are.
+ *
+ * Thread safety: reentrant.  Not async-signal-safe (it allocates).
+ */
+#ifndef CG_DEMANGLE_H
+#define CG_DEMANGLE_H
+
+/* A malloc'd readable name, or NULL when `name` is not mangled or cannot
+ * be demangled here (callers keep the raw name). */
+char *cg_demangle(const char *name);
+
+#endif
