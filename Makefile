@@ -135,10 +135,9 @@ check: deps
 	    $(PYTHON) tests/run.py --build build/asan --only unit
 	$(Q)sh scripts/check-preload.sh build/asan asan
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread \
-	    OPT="-O1 -g" all unit-bins workloads
+	    OPT="-O1 -g" unit-bins
 	$(Q)TSAN_OPTIONS=halt_on_error=1 \
 	    $(PYTHON) tests/run.py --build build/tsan --only unit
-	$(Q)sh scripts/check-preload.sh build/tsan tsan
 	$(Q)$(MAKE) --no-print-directory fuzz
 
 lint-handler:

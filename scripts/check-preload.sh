@@ -3,6 +3,11 @@
 # real programs (unit tests cannot reach the handler, the wrappers or the
 # agent thread).  Usage: check-preload.sh BUILD_DIR asan|tsan
 #
+# `make check` uses asan only.  Under TSan the agent thread, created with
+# libc's pthread_create on purpose (it must bypass interposers, ours
+# included), has no TSan thread state, so instrumented agent code crashes;
+# TSan covers the concurrent pieces (ring, registry) in the unit tests.
+#
 # The sanitizer runtime must come first in LD_PRELOAD.  Programs are ones
 # whose exit does not run libcurl's dependencies' destructors under ASan
 # (p11-kit deadlocks there with or without the agent), and every run is
