@@ -53,6 +53,9 @@ struct cg_agent {
     uint64_t reporting_interval_ms;
     char *output_dir;
     char *profile_name;     /* group name, else program name: file names */
+    uint32_t cpu_limit_percent;
+    uint64_t memory_limit_bytes;
+    const char *kill_file;
     struct cg_agent_options opts;
 
     struct cg_threads *threads;
@@ -82,6 +85,9 @@ struct cg_agent {
     uint64_t handler_calls_in_period;
     uint64_t threads_seen_max;
     uint64_t loader_generation; /* dlpi_adds + dlpi_subs at the last check */
+    uint64_t started_mono_ns;     /* when the agent thread started */
+    uint64_t handler_ns_total;    /* handler time since start, all threads */
+    size_t last_tree_bytes;       /* memory of the last call tree built */
     char fleet_id[37];
     char runtime_version[32];
     uint32_t vcpus;
@@ -131,7 +137,10 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     a->wall_interval_ms = cfg->wall_interval_ms;
     a->max_stack_depth = cfg->max_stack_depth;
     a->reporting_interval_ms = cfg->reporting_interval_ms;
+    a->cpu_limit_percent = cfg->cpu_limit_percent;
+    a->memory_limit_bytes = (uint64_t)cfg->memory_limit_mb << 20;
     a->opts = *opts;
+    a->kill_file = opts->kill_file ? opts->kill_file : CG_AGENT_KILL_FILE;
     if (!a->opts.drain_interval_ms)
         a->opts.drain_interval_ms = 100;
     if (!a->opts.rescan_interval_ms)
@@ -330,6 +339,7 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
     }
     uint64_t hns = atomic_load_explicit(&s->handler_ns, memory_order_relaxed);
     a->handler_ns_in_period += hns - s->handler_ns_reported;
+    a->handler_ns_total += hns - s->handler_ns_reported;
     s->handler_ns_reported = hns;
     uint64_t calls = atomic_load_explicit(&s->handler_calls, memory_order_relaxed);
     a->handler_calls_in_period += calls - s->handler_calls_reported;
@@ -441,6 +451,49 @@ static void rescan_tasks(struct cg_agent *a)
     free(sc.tids);
 }
 
+bool cg_agent_over_cpu_limit(uint64_t agent_cpu_ns, uint64_t wall_ns, uint32_t limit_percent)
+{
+    if (wall_ns < 10ull * 1000000000u || limit_percent == 0)
+        return false;
+    return agent_cpu_ns * 100u > wall_ns * (uint64_t)limit_percent;
+}
+
+static size_t agent_bytes(const struct cg_agent *a)
+{
+    return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) +
+           (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes;
+}
+
+/* The agent's limits (SPEC §4): past any of them it stops sampling for
+ * good, with one log line, and keeps what it has for the reports. */
+static void check_limits(struct cg_agent *a)
+{
+    if (cg_agent_is_stopped(a))
+        return;
+    if (access(a->kill_file, F_OK) == 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s exists (kill switch)", a->kill_file);
+        cg_agent_stand_aside(a, why);
+        return;
+    }
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) + a->handler_ns_total;
+    uint64_t wall = clock_ns(CLOCK_MONOTONIC) - a->started_mono_ns;
+    if (cg_agent_over_cpu_limit(cpu, wall, a->cpu_limit_percent)) {
+        char why[200];
+        snprintf(why, sizeof(why), "the agent used %.1f%% CPU (limit %u%%, CGAGENT_CPU_LIMIT_PERCENT)",
+                 100.0 * (double)cpu / (double)wall, a->cpu_limit_percent);
+        cg_agent_stand_aside(a, why);
+        return;
+    }
+    size_t bytes = agent_bytes(a);
+    if (bytes > a->memory_limit_bytes) {
+        char why[200];
+        snprintf(why, sizeof(why), "the agent holds %.1f MB (limit %llu MB, CGAGENT_MEMORY_LIMIT_MB)",
+                 (double)bytes / 1048576.0, (unsigned long long)(a->memory_limit_bytes >> 20));
+        cg_agent_stand_aside(a, why);
+    }
+}
+
 struct build_ctx {
     struct cg_agent *a;
     struct cg_calltree *tree;
@@ -498,6 +551,7 @@ static void report(struct cg_agent *a, bool final)
         goto done;
     }
     cg_stackagg_for_each(a->stacks, add_stack, &b);
+    a->last_tree_bytes = cg_calltree_bytes(b.tree);
     if (b.err) {
         CG_ERROR("building the call tree failed: %s; profile dropped", cg_strerror(b.err));
         goto done;
@@ -513,8 +567,7 @@ static void report(struct cg_agent *a, bool final)
         .wall_interval_ms = a->wall_interval_ms,
         .fleet = {.id = a->fleet_id, .type = "UNKNOWN", .vcpus = a->vcpus},
         .agent_version = CGAGENT_VERSION,
-        .agent_memory_mb = (double)(cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) +
-                                    cg_calltree_bytes(b.tree)) / (1024.0 * 1024.0),
+        .agent_memory_mb = (double)agent_bytes(a) / (1024.0 * 1024.0),
         .agent_time_ms = (agent_ns - a->period_agent_ns + a->handler_ns_in_period) / 1000000u,
         .runtime_version = a->runtime_version,
         .cpu_time_s = (double)(cpu_ns - a->period_cpu_ns) / 1e9,
@@ -576,6 +629,7 @@ static void *agent_main(void *arg)
     struct cg_agent *a = arg;
     atomic_store(&a->tid, current_tid());
     a->period_agent_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    a->started_mono_ns = clock_ns(CLOCK_MONOTONIC);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     bool stop = false;
     if (a->opts.start_delay_ms)
@@ -588,6 +642,7 @@ static void *agent_main(void *arg)
         drain_all(a);
         now = clock_ns(CLOCK_MONOTONIC);
         if (!stop && now >= next_rescan) {
+            check_limits(a);
             rescan_tasks(a);
             next_rescan = now + a->opts.rescan_interval_ms * 1000000u;
         }

@@ -38,7 +38,20 @@ struct cg_agent_options {
     uint64_t rescan_interval_ms;         /* /proc/self/task scan; 0: 1000 */
     uint64_t start_delay_ms;             /* idle wait before the first drain (fork
                                             children that exec soon); 0: none */
+    const char *kill_file;               /* stop for good when it exists; NULL:
+                                            CG_AGENT_KILL_FILE */
 };
+
+/* The kill switch of CodeGuru's agents: if this file exists, profiling
+ * stops for good (checked at start and every second). */
+#define CG_AGENT_KILL_FILE "/var/tmp/killProfiler"
+
+/* The self-protection rule, exposed for tests: true when the agent's own
+ * CPU time (agent thread plus time inside the signal handler) exceeds
+ * limit_percent of the wall time elapsed, once at least 10 s have passed
+ * (start-up work such as the first symbol-table loads would otherwise
+ * trip it). */
+bool cg_agent_over_cpu_limit(uint64_t agent_cpu_ns, uint64_t wall_ns, uint32_t limit_percent);
 
 /* New agent for this process.  Copies what it needs from cfg (the caller
  * keeps cfg).  Returns NULL (logged) on failure. */

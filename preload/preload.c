@@ -162,6 +162,8 @@ static const char *stand_down_reason(void)
         return "disabled by configuration";
     if (!g_cfg.profiling_group && !g_cfg.output_dir)
         return "no profiling group and no output directory configured";
+    if (access(CG_AGENT_KILL_FILE, F_OK) == 0)
+        return CG_AGENT_KILL_FILE " exists (kill switch)";
     struct sigaction cur;
     if (cg_real.sigaction(CG_PROFILE_SIGNAL, NULL, &cur) == 0 &&
         ((cur.sa_flags & SA_SIGINFO) ||

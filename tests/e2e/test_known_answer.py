@@ -111,6 +111,26 @@ class BadConfiguration(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertEqual(r.stderr, b"")
 
+    def test_kill_switch_file_keeps_the_agent_off_with_one_line(self):
+        kill = "/var/tmp/killProfiler"
+        if os.path.exists(kill):
+            self.skipTest("%s already exists on this machine" % kill)
+        plain = P.run([WORKLOAD, "0.05"], P.clean_env())
+        os.makedirs("/var/tmp", exist_ok=True)
+        with open(kill, "w"):
+            pass
+        try:
+            with P.TempDir() as out:
+                r = P.run_profiled([WORKLOAD, "0.05"], out, CGAGENT_LOG="info")
+                self.assertEqual(r.returncode, plain.returncode)
+                self.assertEqual(r.stdout, plain.stdout)
+                lines = r.stderr.decode().splitlines()
+                self.assertEqual(len(lines), 1, lines)
+                self.assertIn("killProfiler exists", lines[0])
+                self.assertEqual(os.listdir(out), [])
+        finally:
+            os.unlink(kill)
+
     def test_disabled_agent_writes_nothing(self):
         with P.TempDir() as out:
             r = P.run_profiled([WORKLOAD, "0.05"], out, AWS_CODEGURU_PROFILER_ENABLED="false")
