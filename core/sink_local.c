@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/folded.h"
 #include "core/log.h"
+#include "core/pprof.h"
 #include "core/profile_doc.h"
 
 #include <errno.h>
@@ -123,8 +124,18 @@ int cg_sink_local_write(const char *dir, const char *name, pid_t pid,
         return rc;
     }
     CG_INFO("wrote %s/%s", dir, file);
+    size_t gz_len = 0;
+    unsigned char *gz = cg_pprof_encode_gz(tree, meta, &gz_len);
+    int rc1 = gz ? 0 : CG_ENOMEM;
+    if (gz) {
+        snprintf(file, sizeof(file), "%s.pb.gz", base);
+        rc1 = cg_sink_local_write_file(dir, file, gz, gz_len);
+        free(gz);
+    }
+    if (rc1 != 0)
+        CG_ERROR("cannot write the pprof profile %s/%s.pb.gz: %s", dir, base, cg_strerror(rc1));
     int rc2 = write_folded(dir, base, ".folded", tree, CG_KEY_RUNNABLE);
     int rc3 = write_folded(dir, base, ".waiting.folded", tree, CG_KEY_WAITING);
     int rc4 = write_folded(dir, base, ".blocked.folded", tree, CG_KEY_BLOCKED);
-    return rc2 ? rc2 : rc3 ? rc3 : rc4;
+    return rc1 ? rc1 : rc2 ? rc2 : rc3 ? rc3 : rc4;
 }

@@ -2,8 +2,8 @@
  * sink_local.h - the local output directory (CGAGENT_OUTPUT).
  *
  * Each report lands as <name>-<pid>-<start_ms>.json (the CodeGuru
- * document, byte for byte what is posted), plus folded stacks for
- * flame-graph tools: <base>.folded for CPU (RUNNABLE) samples and
+ * document, byte for byte what is posted), <base>.pb.gz (pprof, see
+ * core/pprof.h), plus folded stacks for flame-graph tools: <base>.folded for CPU (RUNNABLE) samples and
  * <base>.waiting.folded / <base>.blocked.folded for wall-clock samples.
  * Files appear atomically (written under a dot-name, then renamed), so a
  * reader never sees half a profile.

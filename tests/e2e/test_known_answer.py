@@ -88,6 +88,23 @@ class KnownAnswer(unittest.TestCase):
             # The thread's root is libc's thread start, not a stray frame.
             self.assertIn("start_thread", names, names)
 
+    def test_pprof_output_reads_back_with_the_same_totals(self):
+        from e2e import pprof_reader
+        gz = self.docs[0][:-len(".json")] + ".pb.gz"
+        prof = pprof_reader.read(gz)
+        self.assertEqual(prof["types"], ["RUNNABLE"])
+        self.assertEqual(prof["totals"]["RUNNABLE"], P.total(self.doc))
+        # leaf first in pprof: the hottest sample's first frame is a leaf
+        top = max(prof["samples"], key=lambda s: s[1][0])
+        self.assertEqual(top[0][0], "leaf_beta")
+        self.assertEqual(top[0][1], "route_two")
+
+    def test_folded_output_sums_to_the_total(self):
+        folded = self.docs[0][:-len(".json")] + ".folded"
+        with open(folded) as f:
+            n = sum(int(line.rsplit(" ", 1)[1]) for line in f if line.strip())
+        self.assertEqual(n, P.total(self.doc))
+
     def test_leaf_frames_name_their_file(self):
         for (name, file), _ in P.self_counts_by_file(self.doc).items():
             if name.startswith("leaf_"):
