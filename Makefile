@@ -40,7 +40,7 @@ PKGS := libunwind libcurl jansson zlib expat inih libelf
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # mbedTLS 2.28 on Debian ships no .pc file.
-MBED_LIBS := -lmbedcrypto
+MBED_LIBS := -lmbedcrypto -lunwind-ptrace -lunwind-generic
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter

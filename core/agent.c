@@ -28,6 +28,7 @@
 #include "core/stackagg.h"
 #include "core/symbolizer.h"
 #include "core/threads.h"
+#include "core/wall.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -75,6 +76,9 @@ struct cg_agent {
     /* agent-thread state */
     struct cg_stackagg *stacks;
     struct cg_symbolizer *symbolizer;
+    struct cg_wall *wall;        /* created at the first wall tick */
+    uint64_t *wall_scratch;      /* CG_MAX_UNWIND_FRAMES pcs */
+    uint64_t wall_unwinds, wall_reused, wall_moved; /* for debug logging */
     uint64_t period_start_ms;   /* epoch ms */
     uint64_t last_sample_ms;    /* epoch ms of the last drained sample */
     uint64_t period_cpu_ns;     /* process CPU at period start */
@@ -189,6 +193,8 @@ void cg_agent_free(struct cg_agent *a)
     if (!a)
         return;
     cg_symbolizer_free(a->symbolizer);
+    cg_wall_free(a->wall);
+    free(a->wall_scratch);
     cg_stackagg_free(a->stacks);
     cg_threads_free(a->threads);
     free(a->output_dir);
@@ -347,8 +353,12 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
     uint64_t drops = cg_ring_drops(s->ring);
     a->drops_in_period += drops - s->drops_reported;
     s->drops_reported = drops;
-    if (exited)
+    if (exited) {
+        free(s->wall_pcs);
+        s->wall_pcs = NULL;
+        s->wall_depth = 0;
         cg_threads_reclaim(a->threads, s);
+    }
 }
 
 static int read_loader_counts(struct dl_phdr_info *info, size_t size, void *data)
@@ -380,6 +390,62 @@ static void drain_all(struct cg_agent *a)
     size_t n = cg_threads_count(a->threads);
     if (n > a->threads_seen_max)
         a->threads_seen_max = n;
+}
+
+/* One wall-clock sample of a thread that is off the CPU (SPEC §4), without
+ * signalling it: see core/wall.h.  Threads on the CPU are the CPU timers'
+ * business and are skipped. */
+static void wall_sample_slot(struct cg_thread_slot *s, void *ctx)
+{
+    struct cg_agent *a = ctx;
+    if (atomic_load(&s->state) != CG_SLOT_ACTIVE || s->tid == cg_agent_tid(a))
+        return;
+    struct cg_wall_state st;
+    if (cg_wall_read_state(s->tid, &st) != 0 || !st.in_syscall)
+        return;
+    unsigned key = st.state == 'D' ? CG_KEY_BLOCKED : CG_KEY_WAITING;
+    if (s->wall_depth && s->wall_sp == st.sp && s->wall_pc == st.pc && s->wall_nr == st.nr) {
+        /* Still blocked where it was: the same stack. */
+        if (cg_stackagg_add(a->stacks, s->wall_pcs, s->wall_depth, key, 0, 1) == 0)
+            a->samples_in_period++;
+        a->wall_reused++;
+        return;
+    }
+    size_t depth = 0;
+    if (cg_wall_unwind(a->wall, &st, a->wall_scratch, CG_MAX_UNWIND_FRAMES, &depth) != 0)
+        return;
+    a->wall_unwinds++;
+    struct cg_wall_state again;
+    if (cg_wall_read_state(s->tid, &again) != 0 || !again.in_syscall || again.sp != st.sp ||
+        again.pc != st.pc || again.nr != st.nr) {
+        a->wall_moved++; /* it ran meanwhile: the stack may be torn */
+        return;
+    }
+    uint64_t *copy = realloc(s->wall_pcs, depth * sizeof(*copy));
+    if (copy) {
+        memcpy(copy, a->wall_scratch, depth * sizeof(*copy));
+        s->wall_pcs = copy;
+        s->wall_depth = depth;
+        s->wall_sp = st.sp;
+        s->wall_pc = st.pc;
+        s->wall_nr = st.nr;
+    }
+    if (cg_stackagg_add(a->stacks, a->wall_scratch, depth, key, 0, 1) == 0)
+        a->samples_in_period++;
+}
+
+static void wall_tick(struct cg_agent *a)
+{
+    if (!a->wall) {
+        a->wall = cg_wall_new();
+        a->wall_scratch = malloc(CG_MAX_UNWIND_FRAMES * sizeof(*a->wall_scratch));
+        if (!a->wall || !a->wall_scratch) {
+            CG_WARN("cannot set up wall-clock sampling: out of memory; CPU sampling goes on");
+            a->wall_interval_ms = 0;
+            return;
+        }
+    }
+    cg_threads_for_each(a->threads, wall_sample_slot, a);
 }
 
 struct scan {
@@ -637,10 +703,20 @@ static void *agent_main(void *arg)
     uint64_t drain_ns = a->opts.drain_interval_ms * 1000000u;
     uint64_t next_rescan = 0;
     uint64_t next_report = clock_ns(CLOCK_MONOTONIC) + a->reporting_interval_ms * 1000000u;
+    uint64_t next_wall = clock_ns(CLOCK_MONOTONIC) + a->wall_interval_ms * 1000000u;
     while (!stop) {
-        stop = wait_until(a, clock_ns(CLOCK_MONOTONIC) + drain_ns);
+        uint64_t wake = clock_ns(CLOCK_MONOTONIC) + drain_ns;
+        if (a->wall_interval_ms && next_wall < wake)
+            wake = next_wall;
+        stop = wait_until(a, wake);
         drain_all(a);
         now = clock_ns(CLOCK_MONOTONIC);
+        if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && now >= next_wall) {
+            wall_tick(a);
+            next_wall += a->wall_interval_ms * 1000000u;
+            if (next_wall < now) /* fell behind: skip, do not burst */
+                next_wall = now + a->wall_interval_ms * 1000000u;
+        }
         if (!stop && now >= next_rescan) {
             check_limits(a);
             rescan_tasks(a);

@@ -41,8 +41,10 @@ void cg_threads_free(struct cg_threads *threads)
 {
     if (!threads)
         return;
-    for (size_t i = 0; i < threads->capacity; i++)
+    for (size_t i = 0; i < threads->capacity; i++) {
         cg_ring_free(threads->slots[i].ring);
+        free(threads->slots[i].wall_pcs);
+    }
     free(threads);
 }
 
@@ -72,6 +74,10 @@ struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid
         atomic_store_explicit(&s->handler_calls, 0, memory_order_relaxed);
         s->handler_ns_reported = 0;
         s->handler_calls_reported = 0;
+        s->wall_nr = 0;
+        s->wall_sp = s->wall_pc = 0;
+        s->wall_pcs = NULL;
+        s->wall_depth = 0;
         atomic_fetch_add(&threads->in_use, 1);
         /* Release: fields above are visible to whoever sees ACTIVE. */
         atomic_store_explicit(&s->state, CG_SLOT_ACTIVE, memory_order_release);
@@ -115,6 +121,9 @@ void cg_threads_reclaim(struct cg_threads *threads, struct cg_thread_slot *slot)
         return;
     cg_ring_free(slot->ring);
     slot->ring = NULL;
+    free(slot->wall_pcs);
+    slot->wall_pcs = NULL;
+    slot->wall_depth = 0;
     slot->tid = 0;
     atomic_fetch_sub(&threads->in_use, 1);
     atomic_store_explicit(&slot->state, CG_SLOT_FREE, memory_order_release);

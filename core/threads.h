@@ -49,6 +49,12 @@ struct cg_thread_slot {
     _Atomic uint64_t handler_calls;
     uint64_t handler_ns_reported; /* consumer */
     uint64_t handler_calls_reported; /* consumer */
+    /* Consumer only: the last wall-clock stack of this thread and the
+     * (syscall, SP, PC) it was taken at; reused while they are unchanged. */
+    long wall_nr;
+    uint64_t wall_sp, wall_pc;
+    uint64_t *wall_pcs;        /* malloc'd by the agent; freed on reclaim */
+    size_t wall_depth;
 };
 
 struct cg_threads;

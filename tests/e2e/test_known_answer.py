@@ -19,7 +19,9 @@ class KnownAnswer(unittest.TestCase):
         cls.plain = P.run([WORKLOAD, UNIT_S], P.clean_env())
         cls._tmp = P.TempDir()
         cls.outdir = cls._tmp.__enter__()
-        cls.profiled = P.run_profiled([WORKLOAD, UNIT_S], cls.outdir)
+        # Wall-clock every 50 ms (default 1 s) so a 1-second run has samples.
+        cls.profiled = P.run_profiled([WORKLOAD, UNIT_S], cls.outdir,
+                                      AWS_CODEGURU_PROFILER_SAMPLING_INTERVAL_MS=50)
         docs = P.documents(cls.outdir)
         cls.docs = docs
         cls.doc = P.load(docs[0]) if docs else None
@@ -88,12 +90,29 @@ class KnownAnswer(unittest.TestCase):
             # The thread's root is libc's thread start, not a stray frame.
             self.assertIn("start_thread", names, names)
 
+    def test_sleeping_thread_appears_only_under_waiting(self):
+        waiting = P.stacks(self.doc, "WAITING")
+        self.assertTrue(waiting, "no WAITING samples")
+        sleeper = [names for names, _ in waiting if "sleep_a_while" in names]
+        self.assertTrue(sleeper, waiting)
+        for names in sleeper:
+            self.assertEqual(names[-4:-2], ("sleeper", "sleep_a_while"), names)
+            self.assertIn(names[-1], ("clock_nanosleep", "__GI___clock_nanosleep"), names)
+        runnable = {n for names, _ in P.stacks(self.doc) for n in names}
+        self.assertNotIn("sleep_a_while", runnable)
+        self.assertNotIn("sleeper", runnable)
+        # busy threads are on the CPU at every tick: never WAITING
+        for names, _ in waiting:
+            self.assertFalse({"leaf_alpha", "leaf_beta", "leaf_gamma"} & set(names), names)
+        self.assertEqual(self.doc["agentMetadata"]["sampleWeights"]["WAITING"], 20.0)
+
     def test_pprof_output_reads_back_with_the_same_totals(self):
         from e2e import pprof_reader
         gz = self.docs[0][:-len(".json")] + ".pb.gz"
         prof = pprof_reader.read(gz)
-        self.assertEqual(prof["types"], ["RUNNABLE"])
+        self.assertEqual(prof["types"], ["RUNNABLE", "WAITING"])
         self.assertEqual(prof["totals"]["RUNNABLE"], P.total(self.doc))
+        self.assertEqual(prof["totals"]["WAITING"], P.total(self.doc, "WAITING"))
         # leaf first in pprof: the hottest sample's first frame is a leaf
         top = max(prof["samples"], key=lambda s: s[1][0])
         self.assertEqual(top[0][0], "leaf_beta")
