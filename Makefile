@@ -131,7 +131,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 	    SANITIZER=address,undefined OPT="-O1 -g" all unit-bins workloads
 	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    ASAN_OPTIONS=detect_leaks=1 \
+	    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	    $(PYTHON) tests/run.py --build build/asan --only unit
 	$(Q)sh scripts/check-preload.sh build/asan asan
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread \
