@@ -56,10 +56,16 @@ class Lifecycle(unittest.TestCase):
             names = [os.path.basename(d) for d in P.documents(out)]
             self.assertEqual(len([n for n in names if n.startswith("known_answer-")]), 2, names)
 
-    def test_blocking_calls_never_see_eintr(self):
+    def test_blocking_calls_never_see_eintr_with_wall_sampling_on(self):
         with P.TempDir() as out:
-            r = self.same_as_plain([STRESS, "eintr", "1.5"], out)
+            # 20 ms wall ticks: ~75 chances per thread to interrupt a call.
+            r = self.same_as_plain([STRESS, "eintr", "1.5"], out,
+                                   AWS_CODEGURU_PROFILER_SAMPLING_INTERVAL_MS=20)
             self.assertIn(b"no EINTR seen", r.stdout)
+            doc = P.load(P.documents(out)[0])
+            waiting = {n for names, _ in P.stacks(doc, "WAITING") for n in names}
+            for fn in ("loop_nanosleep", "loop_poll", "loop_epoll", "loop_read", "loop_cond"):
+                self.assertIn(fn, waiting)
 
     def test_samples_inside_malloc_do_not_deadlock(self):
         with P.TempDir() as out:
