@@ -4,13 +4,13 @@
  * DESIGN: nodes live in an array (indices, not pointers, so growth is a
  * realloc); children are a linked list in insertion order for traversal,
  * and lookups go through one global open-addressing hash keyed by
- * (parent index, name pointer, file pointer) — interned strings compare
- * by pointer.  Strings are interned in their own hash table over an arena
- * of chunks.  Building a 50,000-node tree is a few ms.
+ * (parent index, name pointer, file pointer) — interned strings
+ * (core/strpool.h) compare by pointer.  Building a 50,000-node tree is a few ms.
  */
 #include "core/calltree.h"
 
 #include "core/error.h"
+#include "core/strpool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,21 +24,12 @@ struct cg_calltree_node {
     struct cg_calltree *tree; /* for traversal from a bare node pointer */
 };
 
-struct str_chunk {
-    struct str_chunk *next;
-    size_t used, size;
-    char data[];
-};
-
 struct cg_calltree {
     struct cg_calltree_node *nodes;
     uint32_t n_nodes, cap_nodes;
     uint32_t *node_hash;  /* index+1 of nodes; 0 = empty */
     size_t node_hash_size;
-    const char **strs;    /* interned strings table */
-    size_t strs_size, n_strs;
-    struct str_chunk *chunks;
-    size_t chunk_bytes;
+    struct cg_strpool *strs; /* frame names and files */
     size_t max_depth;
     uint64_t totals[CG_KEY_COUNT];
 };
@@ -60,16 +51,6 @@ int cg_count_key_parse(const char *name, enum cg_count_key *out)
     return CG_EINVAL;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static uint64_t mix(uint64_t x)
 {
     x ^= x >> 33;
@@ -88,8 +69,7 @@ struct cg_calltree *cg_calltree_new(size_t max_stack_depth)
     t->nodes = calloc(t->cap_nodes, sizeof(*t->nodes));
     t->node_hash_size = 512;
     t->node_hash = calloc(t->node_hash_size, sizeof(*t->node_hash));
-    t->strs_size = 256;
-    t->strs = calloc(t->strs_size, sizeof(*t->strs));
+    t->strs = cg_strpool_new();
     if (!t->nodes || !t->node_hash || !t->strs) {
         cg_calltree_free(t);
         return NULL;
@@ -103,56 +83,10 @@ void cg_calltree_free(struct cg_calltree *t)
 {
     if (!t)
         return;
-    while (t->chunks) {
-        struct str_chunk *c = t->chunks;
-        t->chunks = c->next;
-        free(c);
-    }
+    cg_strpool_free(t->strs);
     free(t->nodes);
     free(t->node_hash);
-    free(t->strs);
     free(t);
-}
-
-static char *arena_copy(struct cg_calltree *t, const char *s, size_t n)
-{
-    struct str_chunk *c = t->chunks;
-    if (!c || c->size - c->used < n + 1) {
-        size_t size = n + 1 > 16384 ? n + 1 : 16384;
-        c = malloc(sizeof(*c) + size);
-        if (!c)
-            return NULL;
-        c->size = size;
-        c->used = 0;
-        c->next = t->chunks;
-        t->chunks = c;
-        t->chunk_bytes += sizeof(*c) + size;
-    }
-    char *p = c->data + c->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    c->used += n + 1;
-    return p;
-}
-
-static int grow_strs(struct cg_calltree *t)
-{
-    size_t n = t->strs_size * 2;
-    const char **s = calloc(n, sizeof(*s));
-    if (!s)
-        return CG_ENOMEM;
-    for (size_t i = 0; i < t->strs_size; i++) {
-        if (!t->strs[i])
-            continue;
-        size_t j = hash_bytes(t->strs[i], strlen(t->strs[i])) & (n - 1);
-        while (s[j])
-            j = (j + 1) & (n - 1);
-        s[j] = t->strs[i];
-    }
-    free(t->strs);
-    t->strs = s;
-    t->strs_size = n;
-    return 0;
 }
 
 /* The tree's copy of s (NULL stays NULL). */
@@ -160,23 +94,9 @@ static const char *intern(struct cg_calltree *t, const char *s, int *err)
 {
     if (!s)
         return NULL;
-    if ((t->n_strs + 1) * 2 > t->strs_size && grow_strs(t) != 0) {
+    const char *copy = cg_strpool_intern(t->strs, s);
+    if (!copy)
         *err = CG_ENOMEM;
-        return NULL;
-    }
-    size_t n = strlen(s);
-    size_t mask = t->strs_size - 1;
-    size_t i = hash_bytes(s, n) & mask;
-    for (; t->strs[i]; i = (i + 1) & mask)
-        if (strcmp(t->strs[i], s) == 0)
-            return t->strs[i];
-    const char *copy = arena_copy(t, s, n);
-    if (!copy) {
-        *err = CG_ENOMEM;
-        return NULL;
-    }
-    t->strs[i] = copy;
-    t->n_strs++;
     return copy;
 }
 
@@ -337,8 +257,7 @@ size_t cg_calltree_node_count(const struct cg_calltree *t)
 size_t cg_calltree_bytes(const struct cg_calltree *t)
 {
     return sizeof(*t) + t->cap_nodes * sizeof(t->nodes[0]) +
-           t->node_hash_size * sizeof(t->node_hash[0]) + t->strs_size * sizeof(t->strs[0]) +
-           t->chunk_bytes;
+           t->node_hash_size * sizeof(t->node_hash[0]) + cg_strpool_bytes(t->strs);
 }
 
 bool cg_calltree_empty(const struct cg_calltree *t)

@@ -151,20 +151,31 @@ static bool elf_init(void)
     return ok;
 }
 
-static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options *opts, int depth)
+/* A new table with the function symbols of `elf` (not yet sorted); ends
+ * `elf` on failure.  *has_symtab tells whether a .symtab was there. */
+static struct cg_elf_symtab *from_elf(Elf *elf, bool *has_symtab)
 {
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    *has_symtab = false;
     if (!elf || elf_kind(elf) != ELF_K_ELF) {
         elf_end(elf);
         return NULL;
     }
     struct cg_elf_symtab *t = calloc(1, sizeof(*t));
-    bool has_symtab = false;
-    if (!t || read_symbols(t, elf, &has_symtab) != 0) {
+    if (!t || read_symbols(t, elf, has_symtab) != 0) {
         cg_elf_symtab_free(t);
         elf_end(elf);
         return NULL;
     }
+    return t;
+}
+
+static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options *opts, int depth)
+{
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    bool has_symtab;
+    struct cg_elf_symtab *t = from_elf(elf, &has_symtab);
+    if (!t)
+        return NULL;
     if (!has_symtab && depth == 0) {
         char id[130], path[512];
         build_id_hex(elf, id, sizeof(id));
@@ -208,18 +219,11 @@ struct cg_elf_symtab *cg_elf_symtab_load_mem(const void *image, size_t len)
 {
     if (!elf_init())
         return NULL;
+    bool has_symtab;
     Elf *elf = elf_memory((char *)image, len);
-    if (!elf || elf_kind(elf) != ELF_K_ELF) {
-        elf_end(elf);
+    struct cg_elf_symtab *t = from_elf(elf, &has_symtab);
+    if (!t)
         return NULL;
-    }
-    struct cg_elf_symtab *t = calloc(1, sizeof(*t));
-    bool has_symtab = false;
-    if (!t || read_symbols(t, elf, &has_symtab) != 0) {
-        cg_elf_symtab_free(t);
-        elf_end(elf);
-        return NULL;
-    }
     elf_end(elf);
     finish(t);
     return t;

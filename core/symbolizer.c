@@ -17,6 +17,7 @@
 #include "core/elf_symtab.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/strpool.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -46,21 +47,12 @@ struct pc_entry {
     const char *name, *file;
 };
 
-struct str_chunk {
-    struct str_chunk *next;
-    size_t used, size;
-    char data[];
-};
-
 struct cg_symbolizer {
     struct module *mods;
     size_t n_mods;
     struct pc_entry *cache;
     size_t cache_size, cache_used, cache_max;
-    const char **strs;
-    size_t strs_size, n_strs;
-    struct str_chunk *chunks;
-    size_t chunk_bytes;
+    struct cg_strpool *strs; /* names and paths handed out */
     char *debug_root;
     uint64_t last_auto_refresh_ns;
 };
@@ -72,58 +64,9 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static const char *intern(struct cg_symbolizer *s, const char *str)
 {
-    if ((s->n_strs + 1) * 2 > s->strs_size) {
-        size_t n = s->strs_size ? s->strs_size * 2 : 1024;
-        const char **t = calloc(n, sizeof(*t));
-        if (!t)
-            return NULL;
-        for (size_t i = 0; i < s->strs_size; i++) {
-            if (!s->strs[i])
-                continue;
-            size_t j = hash_str(s->strs[i]) & (n - 1);
-            while (t[j])
-                j = (j + 1) & (n - 1);
-            t[j] = s->strs[i];
-        }
-        free(s->strs);
-        s->strs = t;
-        s->strs_size = n;
-    }
-    size_t mask = s->strs_size - 1, i = hash_str(str) & mask;
-    for (; s->strs[i]; i = (i + 1) & mask)
-        if (strcmp(s->strs[i], str) == 0)
-            return s->strs[i];
-    size_t len = strlen(str) + 1;
-    struct str_chunk *c = s->chunks;
-    if (!c || c->size - c->used < len) {
-        size_t size = len > 65536 ? len : 65536;
-        c = malloc(sizeof(*c) + size);
-        if (!c)
-            return NULL;
-        c->size = size;
-        c->used = 0;
-        c->next = s->chunks;
-        s->chunks = c;
-        s->chunk_bytes += sizeof(*c) + size;
-    }
-    char *p = c->data + c->used;
-    memcpy(p, str, len);
-    c->used += len;
-    s->strs[i] = p;
-    s->n_strs++;
-    return p;
+    return cg_strpool_intern(s->strs, str);
 }
 
 struct scan {
@@ -239,7 +182,8 @@ struct cg_symbolizer *cg_symbolizer_new(const struct cg_symbolizer_options *opts
         s->cache_size *= 2;
     s->cache_max = s->cache_size / 2;
     s->cache = calloc(s->cache_size, sizeof(*s->cache));
-    if (!s->cache || (opts && opts->debug_root && !(s->debug_root = strdup(opts->debug_root))) ||
+    s->strs = cg_strpool_new();
+    if (!s->cache || !s->strs || (opts && opts->debug_root && !(s->debug_root = strdup(opts->debug_root))) ||
         cg_symbolizer_refresh(s) != 0) {
         cg_symbolizer_free(s);
         return NULL;
@@ -255,12 +199,7 @@ void cg_symbolizer_free(struct cg_symbolizer *s)
         cg_elf_symtab_free(s->mods[i].syms);
     free(s->mods);
     free(s->cache);
-    free(s->strs);
-    while (s->chunks) {
-        struct str_chunk *c = s->chunks;
-        s->chunks = c->next;
-        free(c);
-    }
+    cg_strpool_free(s->strs);
     free(s->debug_root);
     free(s);
 }
@@ -414,8 +353,8 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
 
 size_t cg_symbolizer_bytes(const struct cg_symbolizer *s)
 {
-    size_t n = sizeof(*s) + s->cache_size * sizeof(*s->cache) + s->strs_size * sizeof(*s->strs) +
-               s->chunk_bytes + s->n_mods * sizeof(*s->mods);
+    size_t n = sizeof(*s) + s->cache_size * sizeof(*s->cache) + cg_strpool_bytes(s->strs) +
+               s->n_mods * sizeof(*s->mods);
     for (size_t i = 0; i < s->n_mods; i++)
         if (s->mods[i].syms)
             n += cg_elf_symtab_bytes(s->mods[i].syms);
