@@ -11,6 +11,7 @@
 
 #include "core/calltree.h"
 #include "core/error.h"
+#include "core/flamegraph.h"
 #include "core/profile_doc.h"
 
 #include <stdbool.h>
@@ -257,6 +258,23 @@ int cg_report_run(const char *const *paths, size_t n_paths, const struct cg_repo
     }
     if (!any && rc == 0)
         fprintf(out, "no samples in %zu profile%s\n", used, used == 1 ? "" : "s");
+    if (rc == 0 && any && o && o->flamegraph_path) {
+        int k = 0;
+        while (k < CG_KEY_COUNT && !cg_calltree_total(all, (enum cg_count_key)k))
+            k++;
+        FILE *svg = fopen(o->flamegraph_path, "w");
+        char title[300];
+        snprintf(title, sizeof(title), "%s%s", base(paths[0]), n_paths > 1 ? " and others" : "");
+        if (!svg || cg_flamegraph_write_svg(all, (enum cg_count_key)k, title, svg) != 0) {
+            fprintf(stderr, "cgagent report: cannot write %s\n", o->flamegraph_path);
+            rc = CG_EIO;
+        } else {
+            fprintf(out, "\nflame graph (%s): %s\n", cg_count_key_name((enum cg_count_key)k),
+                     o->flamegraph_path);
+        }
+        if (svg)
+            fclose(svg);
+    }
     free(map.slots);
     cg_calltree_free(all);
     return rc;

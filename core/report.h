@@ -12,6 +12,7 @@
 struct cg_report_options {
     size_t top_n; /* rows per table; 0 means 15 */
     FILE *out;    /* NULL means stdout; errors go to stderr */
+    const char *flamegraph_path; /* also write an SVG flame graph here (NULL: no) */
 };
 
 /* Reads each profile document, merges them, and prints for every count key
@@ -19,8 +20,10 @@ struct cg_report_options {
  * top functions by SELF samples and by TOTAL (inclusive) samples with
  * percentages, function name and file basename.  TOTAL counts a function
  * once per stack even when it recurses.  A file that cannot be read or
- * parsed gets one line on stderr and is skipped.  Returns 0, or CG_EINVAL
- * when no file could be used. */
+ * parsed gets one line on stderr and is skipped.  With flamegraph_path,
+ * the SVG flame graph of the first key with samples (RUNNABLE when there
+ * are CPU samples) is written there too.  Returns 0, or CG_EINVAL when no
+ * file could be used, or CG_EIO when the flame graph cannot be written. */
 int cg_report_run(const char *const *paths, size_t n_paths, const struct cg_report_options *opts);
 
 #endif

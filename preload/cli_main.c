@@ -5,8 +5,9 @@
  *       sets LD_PRELOAD and the agent's environment, then execs CMD (the
  *       container entrypoint wrapper).  Without --group, --output or the
  *       equivalent variables, profiles go to ./cgagent-profiles.
- *   cgagent report [--top N] FILE|DIR...
- *       prints the top functions by self and total samples per count key.
+ *   cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...
+ *       prints the top functions by self and total samples per count key,
+ *       and optionally writes an SVG flame graph.
  *   cgagent version
  *
  * DESIGN: argument parsing and environment set-up only; the report itself
@@ -31,7 +32,7 @@ static void usage(FILE *out)
 {
     fputs("usage: cgagent run [--group G] [--role-arn ARN] [--region R] [--output DIR] -- CMD "
           "[ARGS...]\n"
-          "       cgagent report [--top N] FILE|DIR...\n"
+          "       cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...\n"
           "       cgagent version\n",
           out);
 }
@@ -219,6 +220,8 @@ static int cmd_report(int argc, char **argv)
                 return 2;
             }
             opts.top_n = (size_t)v;
+        } else if (strcmp(argv[i], "--flamegraph") == 0 && i + 1 < argc) {
+            opts.flamegraph_path = argv[++i];
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;

@@ -28,6 +28,30 @@ class Launcher(unittest.TestCase):
             first = [l for l in self_section.splitlines() if "leaf_" in l][0]
             self.assertIn("leaf_beta", first, text)
 
+    def test_report_writes_a_flame_graph_svg_with_the_known_shares(self):
+        import re
+        import xml.etree.ElementTree as ET
+        with P.TempDir() as d:
+            out = os.path.join(d, "p")
+            r = subprocess.run([P.CLI, "run", "--output", out, "--", WORKLOAD, "0.25"],
+                               env=P.clean_env(), capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0)
+            svg = os.path.join(d, "flame.svg")
+            rep = subprocess.run([P.CLI, "report", "--flamegraph", svg, out],
+                                 env=P.clean_env(), capture_output=True, timeout=60)
+            self.assertEqual(rep.returncode, 0, rep.stderr)
+            root = ET.parse(svg).getroot()  # well-formed, self-contained
+            ns = "{http://www.w3.org/2000/svg}"
+            titles = [t.text for t in root.iter(ns + "title")]
+            share = {}
+            for t in titles:
+                m = re.match(r"(\S+) \[.*\]\n(\d+) samples, ([\d.]+)%", t)
+                if m:
+                    share[m.group(1)] = float(m.group(3))
+            self.assertAlmostEqual(share["leaf_beta"], 50.0, delta=6)
+            self.assertAlmostEqual(share["busy_a"], 75.0, delta=6)
+            self.assertAlmostEqual(share["start_thread"], 100.0, delta=1)
+
     def test_run_passes_exit_status_through_and_reports_missing_command(self):
         with P.TempDir() as out:
             r = subprocess.run([P.CLI, "run", "--output", out, "--", "sh", "-c", "exit 7"],
