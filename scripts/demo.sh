@@ -16,7 +16,7 @@ echo "   leaf_alpha : leaf_beta = 1 : 2.  Expect about 50% leaf_beta,"
 echo "   25% leaf_alpha, 25% leaf_gamma."
 echo
 "$CG" run --output "$OUT/known_answer" -- "$BUILD/workloads/known_answer" 0.5
-"$CG" report --top 8 "$OUT/known_answer"
+"$CG" report --top 8 --flamegraph "$OUT/known_answer.svg" "$OUT/known_answer"
 
 echo
 echo "== 2. xz -9 compressing 4 MiB of generated text"
@@ -35,7 +35,8 @@ with open(sys.argv[1], "w") as f:
         n += len(line)
 PY
 "$CG" run --output "$OUT/xz" -- xz -9 -T1 -c "$OUT/data.txt" > /dev/null
-"$CG" report --top 8 "$OUT/xz"
+"$CG" report --top 8 --flamegraph "$OUT/xz.svg" "$OUT/xz"
 
 echo
-echo "Profiles (CodeGuru JSON and folded stacks) are in $OUT"
+echo "Profiles (CodeGuru JSON, pprof .pb.gz, folded stacks) and flame graphs (.svg,"
+echo "open them in a browser) are in $OUT"
