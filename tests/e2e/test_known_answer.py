@@ -167,6 +167,14 @@ class BadConfiguration(unittest.TestCase):
         finally:
             os.unlink(kill)
 
+    def test_group_without_uploader_or_output_stays_off_with_one_line(self):
+        r = P.run([WORKLOAD, "0.05"], P.clean_env(LD_PRELOAD=P.LIB,
+                                                  AWS_CODEGURU_PROFILER_GROUP_NAME="g1"))
+        self.assertEqual(r.returncode, 0)
+        lines = r.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("uploading is not available", lines[0])
+
     def test_disabled_agent_writes_nothing(self):
         with P.TempDir() as out:
             r = P.run_profiled([WORKLOAD, "0.05"], out, AWS_CODEGURU_PROFILER_ENABLED="false")
