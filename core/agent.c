@@ -71,6 +71,8 @@ struct cg_agent {
     pthread_mutex_t wake_lock;
     pthread_cond_t wake_cond;
     bool stop_requested;      /* guarded by wake_lock */
+    bool kicked;              /* guarded by wake_lock: drain now */
+    _Atomic size_t exited_pending; /* EXITED slots not yet reclaimed */
     bool done;                /* guarded by wake_lock */
 
     /* agent-thread state */
@@ -302,9 +304,18 @@ struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool
 
 void cg_agent_unregister_thread(struct cg_agent *a, struct cg_thread_slot *s)
 {
-    (void)a;
     slot_delete_timer(s);
     cg_threads_mark_exited(s);
+    /* An exited slot keeps its ring until the agent drains it.  Under heavy
+     * thread churn that could fill the registry between two drains, so
+     * past a quarter of the capacity the agent is asked to drain now. */
+    size_t pending = atomic_fetch_add(&a->exited_pending, 1) + 1;
+    if (pending > cg_threads_capacity(a->threads) / 4) {
+        pthread_mutex_lock(&a->wake_lock);
+        a->kicked = true;
+        pthread_cond_broadcast(&a->wake_cond);
+        pthread_mutex_unlock(&a->wake_lock);
+    }
 }
 
 static void disarm_slot(struct cg_thread_slot *s, void *ctx)
@@ -357,6 +368,8 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
         free(s->wall_pcs);
         s->wall_pcs = NULL;
         s->wall_depth = 0;
+        if (s->self_registered)
+            atomic_fetch_sub(&a->exited_pending, 1);
         cg_threads_reclaim(a->threads, s);
     }
 }
@@ -465,6 +478,8 @@ static void retire_vanished(struct cg_thread_slot *s, void *ctx)
 {
     const struct scan *sc = ctx;
     if (atomic_load(&s->state) == CG_SLOT_ACTIVE && !scan_has(sc, s->tid)) {
+        /* Gone without its exit hook (it never counted itself as exited). */
+        s->self_registered = false;
         slot_delete_timer(s);
         cg_threads_mark_exited(s);
     }
@@ -681,10 +696,11 @@ static bool wait_until(struct cg_agent *a, uint64_t deadline_ns)
 {
     struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
     pthread_mutex_lock(&a->wake_lock);
-    while (!a->stop_requested) {
+    while (!a->stop_requested && !a->kicked) {
         if (pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts) == ETIMEDOUT)
             break;
     }
+    a->kicked = false;
     bool stop = a->stop_requested;
     pthread_mutex_unlock(&a->wake_lock);
     return stop;
