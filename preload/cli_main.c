@@ -8,6 +8,10 @@
  *   cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...
  *       prints the top functions by self and total samples per count key,
  *       and optionally writes an SVG flame graph.
+ *   cgagent check [--group G] [--role-arn ARN] [--region R] [--no-identity]
+ *       resolves configuration and credentials as the agent would and says
+ *       which provider supplied them and which role was assumed
+ *       (cli_check.c).
  *   cgagent version
  *
  * DESIGN: argument parsing and environment set-up only; the report itself
@@ -15,6 +19,7 @@
  * usage error, 127 when CMD cannot be executed (like env(1)), 1 otherwise.
  */
 #include "core/report.h"
+#include "preload/cli.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -33,6 +38,7 @@ static void usage(FILE *out)
     fputs("usage: cgagent run [--group G] [--role-arn ARN] [--region R] [--output DIR] -- CMD "
           "[ARGS...]\n"
           "       cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...\n"
+          "       cgagent check [--group G] [--role-arn ARN] [--region R] [--no-identity]\n"
           "       cgagent version\n",
           out);
 }
@@ -259,6 +265,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "report") == 0)
         return cmd_report(argc - 2, argv + 2);
+    if (strcmp(argv[1], "check") == 0)
+        return cg_cli_check(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("cgagent %s\n", CGAGENT_VERSION);
         return 0;

@@ -1,0 +1,191 @@
+/*
+ * provider.c - the provider interface, static keys, and the helpers the
+ * network providers share (token files, JSON credential documents).
+ */
+#include "sts/provider.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cg_provider_fetch(struct cg_provider *p, uint64_t deadline_ms, struct cg_credentials *out,
+                      char *err, size_t err_size)
+{
+    if (err_size)
+        err[0] = '\0';
+    memset(out, 0, sizeof(*out));
+    int rc = p->ops->fetch(p, deadline_ms, out, err, err_size);
+    if (rc != 0) {
+        cg_credentials_clear(out);
+        if (err_size && !err[0])
+            snprintf(err, err_size, "%s: no credentials (error %d)", p->description, rc);
+    }
+    return rc;
+}
+
+void cg_provider_free(struct cg_provider *p)
+{
+    if (!p)
+        return;
+    char *d = p->description;
+    p->ops->destroy(p);
+    free(d);
+}
+
+/* ---- static keys ---- */
+
+struct static_provider {
+    struct cg_provider base;
+    struct cg_credentials creds;
+};
+
+static int static_fetch(struct cg_provider *p, uint64_t deadline_ms, struct cg_credentials *out,
+                        char *err, size_t err_size)
+{
+    (void)deadline_ms, (void)err, (void)err_size;
+    return cg_credentials_copy(out, &((struct static_provider *)p)->creds);
+}
+
+static void static_destroy(struct cg_provider *p)
+{
+    cg_credentials_clear(&((struct static_provider *)p)->creds);
+    free(p);
+}
+
+static const struct cg_provider_ops static_ops = {static_fetch, static_destroy};
+
+struct cg_provider *cg_provider_static_new(const char *description,
+                                           const struct cg_credentials *c)
+{
+    struct static_provider *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->base.ops = &static_ops;
+    p->base.description = strdup(description);
+    p->base.role_session = c->session_token != NULL;
+    if (!p->base.description || cg_credentials_copy(&p->creds, c) != 0) {
+        free(p->base.description);
+        cg_credentials_clear(&p->creds);
+        free(p);
+        return NULL;
+    }
+    return &p->base;
+}
+
+/* ---- shared helpers ---- */
+
+int cg_read_token_file(const char *path, size_t max_bytes, const char *what, char **out,
+                       char *err, size_t err_size)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, err_size, "%s %s: cannot open: %s", what, path, strerror(e));
+        return e == ENOENT ? CG_ENOTFOUND : -e;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, err_size, "%s %s: not a regular file", what, path);
+        return CG_EINVAL;
+    }
+    if ((size_t)st.st_size > max_bytes) {
+        close(fd);
+        snprintf(err, err_size, "%s %s: larger than %zu bytes", what, path, max_bytes);
+        return CG_ETOOBIG;
+    }
+    char *buf = malloc(max_bytes + 1);
+    if (!buf) {
+        close(fd);
+        return CG_ENOMEM;
+    }
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, max_bytes + 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got > max_bytes)
+            break;
+    }
+    close(fd);
+    if (got > max_bytes) {
+        explicit_bzero(buf, got);
+        free(buf);
+        snprintf(err, err_size, "%s %s: larger than %zu bytes", what, path, max_bytes);
+        return CG_ETOOBIG;
+    }
+    size_t a = 0, b = got;
+    while (a < b && strchr(" \t\r\n", buf[a]))
+        a++;
+    while (b > a && strchr(" \t\r\n", buf[b - 1]))
+        b--;
+    memmove(buf, buf + a, b - a);
+    explicit_bzero(buf + (b - a), got - (b - a));
+    buf[b - a] = '\0';
+    if (b == a) {
+        free(buf);
+        snprintf(err, err_size, "%s %s: empty", what, path);
+        return CG_EINVAL;
+    }
+    *out = buf;
+    return 0;
+}
+
+int cg_parse_credentials_json(const char *json, size_t len, const char *token_key,
+                              bool expiration_required, const char *what,
+                              struct cg_credentials *out, char *err, size_t err_size)
+{
+    json_error_t jerr;
+    json_t *doc = json ? json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!json_is_object(doc)) {
+        snprintf(err, err_size, "%s: the answer is not a JSON object%s%s", what,
+                 doc ? "" : ": ", doc ? "" : jerr.text);
+        json_decref(doc);
+        return CG_EPARSE;
+    }
+    const char *code = json_string_value(json_object_get(doc, "Code"));
+    const char *akid = json_string_value(json_object_get(doc, "AccessKeyId"));
+    const char *secret = json_string_value(json_object_get(doc, "SecretAccessKey"));
+    const char *token = json_string_value(json_object_get(doc, token_key));
+    const char *exp = json_string_value(json_object_get(doc, "Expiration"));
+    int rc = 0;
+    int64_t expiration = 0;
+    if (code && strcmp(code, "Success") != 0) {
+        const char *msg = json_string_value(json_object_get(doc, "Message"));
+        snprintf(err, err_size, "%s: answered Code=%.64s%s%.200s", what, code, msg ? ": " : "",
+                 msg ? msg : "");
+        rc = CG_EAUTH;
+    } else if (!akid || !*akid || !secret || !*secret) {
+        const char *msg = json_string_value(json_object_get(doc, "message"));
+        snprintf(err, err_size, "%s: the answer has no AccessKeyId/SecretAccessKey%s%.200s",
+                 what, msg ? ": " : "", msg ? msg : "");
+        rc = CG_EPARSE;
+    } else if ((exp && cg_parse_iso8601(exp, &expiration) != 0) ||
+               (!exp && expiration_required)) {
+        snprintf(err, err_size, "%s: Expiration %s", what,
+                 exp ? "is not an ISO 8601 UTC time" : "is missing");
+        rc = CG_EPARSE;
+    } else {
+        rc = cg_credentials_set(out, akid, secret, token, expiration);
+    }
+    /* jansson keeps its own copies of the strings: wipe them too. */
+    json_t *fields[] = {json_object_get(doc, "SecretAccessKey"), json_object_get(doc, token_key)};
+    for (size_t i = 0; i < 2; i++)
+        if (json_is_string(fields[i])) {
+            char *s = (char *)json_string_value(fields[i]);
+            explicit_bzero(s, json_string_length(fields[i]));
+        }
+    json_decref(doc);
+    return rc;
+}
