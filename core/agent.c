@@ -25,6 +25,7 @@
 #include "core/profile_doc.h"
 #include "core/ring.h"
 #include "core/sink_local.h"
+#include "core/uploader.h"
 #include "core/stackagg.h"
 #include "core/symbolizer.h"
 #include "core/threads.h"
@@ -97,6 +98,17 @@ struct cg_agent {
     char fleet_id[37];
     char runtime_version[32];
     uint32_t vcpus;
+
+    /* CodeGuru Profiler delivery (NULL without a profiling group) */
+    struct cg_uploader *uploader;
+    /* What ConfigureAgent asked for, set from the uploader thread and
+     * taken over by the agent thread at its next wake-up (0: no change). */
+    _Atomic bool paused;              /* shouldProfile=false or a setup error */
+    bool paused_applied;              /* agent thread: timers disarmed */
+    _Atomic uint64_t svc_reporting_interval_ms;
+    _Atomic uint32_t svc_wall_interval_ms;
+    _Atomic uint32_t svc_max_stack_depth;
+    _Atomic bool svc_changed;
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -133,6 +145,24 @@ static void make_uuid(char out[37])
              b[13], b[14], b[15]);
 }
 
+
+/* The uploader's callback: ConfigureAgent's answer (any thread). */
+static void apply_service_settings(void *ctx, const struct cg_service_settings *st)
+{
+    struct cg_agent *a = ctx;
+    atomic_store(&a->paused, !st->should_profile);
+    if (st->reporting_interval_ms)
+        atomic_store(&a->svc_reporting_interval_ms, st->reporting_interval_ms);
+    if (st->wall_interval_ms)
+        atomic_store(&a->svc_wall_interval_ms, st->wall_interval_ms);
+    if (st->max_stack_depth)
+        atomic_store(&a->svc_max_stack_depth, st->max_stack_depth);
+    atomic_store(&a->svc_changed, true);
+    pthread_mutex_lock(&a->wake_lock);
+    a->kicked = true;
+    pthread_cond_broadcast(&a->wake_cond);
+    pthread_mutex_unlock(&a->wake_lock);
+}
 
 struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent_options *opts)
 {
@@ -178,6 +208,16 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     pthread_condattr_destroy(&ca);
 
     make_uuid(a->fleet_id);
+    if (cfg->profiling_group) {
+        struct cg_uploader_options uo = {
+            .pthread_create = opts->pthread_create,
+            .fleet_id = a->fleet_id,
+            .apply = apply_service_settings,
+            .apply_ctx = a,
+        };
+        if (!(a->uploader = cg_uploader_new(cfg, &uo)))
+            goto err;
+    }
     snprintf(a->runtime_version, sizeof(a->runtime_version), "glibc-%s",
              gnu_get_libc_version());
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -194,6 +234,7 @@ void cg_agent_free(struct cg_agent *a)
 {
     if (!a)
         return;
+    cg_uploader_free(a->uploader);
     cg_symbolizer_free(a->symbolizer);
     cg_wall_free(a->wall);
     free(a->wall_scratch);
@@ -242,7 +283,8 @@ static int slot_arm(struct cg_agent *a, struct cg_thread_slot *s)
     int rc = cg_cpu_timer_create(s->tid, a->opts.signo, &id);
     if (rc != 0)
         return rc;
-    rc = cg_cpu_timer_arm(id, 1000000000ull / a->cpu_hz);
+    /* Paused by the service: the timer exists but stays disarmed. */
+    rc = atomic_load(&a->paused) ? 0 : cg_cpu_timer_arm(id, 1000000000ull / a->cpu_hz);
     if (rc != 0) {
         cg_cpu_timer_delete(id);
         return rc;
@@ -514,7 +556,8 @@ static void rescan_tasks(struct cg_agent *a)
     if (!atomic_load(&a->stopped)) {
         for (size_t i = 0; i < sc.n; i++) {
             pid_t tid = sc.tids[i];
-            if (tid == self || cg_threads_find_sigsafe(a->threads, tid))
+            if (tid == self || tid == cg_uploader_tid(a->uploader) ||
+                cg_threads_find_sigsafe(a->threads, tid))
                 continue;
             struct cg_thread_slot *s = cg_threads_register(a->threads, tid, read_start_ticks(tid));
             if (!s) {
@@ -662,19 +705,24 @@ static void report(struct cg_agent *a, bool final)
         .error_counts = err_counts,
         .n_errors = unprofiled ? 1 : 0,
     };
-    size_t len = 0;
-    char *doc = cg_profile_doc_encode(b.tree, &meta, &len);
-    if (!doc) {
-        CG_ERROR("encoding the profile failed: out of memory; profile dropped");
-        goto done;
+    if (a->output_dir) {
+        size_t len = 0;
+        char *doc = cg_profile_doc_encode(b.tree, &meta, &len);
+        if (!doc)
+            CG_ERROR("encoding the profile failed: out of memory; local profile dropped");
+        else
+            cg_sink_local_write(a->output_dir, a->profile_name, getpid(), &meta, b.tree, doc,
+                                len);
+        free(doc);
     }
-    if (a->output_dir)
-        cg_sink_local_write(a->output_dir, a->profile_name, getpid(), &meta, b.tree, doc, len);
     CG_INFO("profile %s: %llu samples, %zu unique stacks, %zu nodes, %llu dropped%s",
             a->profile_name, (unsigned long long)a->samples_in_period,
             cg_stackagg_unique(a->stacks), cg_calltree_node_count(b.tree),
             (unsigned long long)a->drops_in_period, final ? " (final)" : "");
-    free(doc);
+    if (a->uploader) {
+        cg_uploader_submit(a->uploader, b.tree, &meta); /* takes the tree */
+        b.tree = NULL;
+    }
 done:
     cg_calltree_free(b.tree);
     free(b.frames);
@@ -706,6 +754,56 @@ static bool wait_until(struct cg_agent *a, uint64_t deadline_ns)
     return stop;
 }
 
+struct arm_ctx {
+    struct cg_agent *a;
+    bool arm;
+};
+
+static void rearm_slot(struct cg_thread_slot *s, void *ctx)
+{
+    struct arm_ctx *c = ctx;
+    int id = atomic_load(&s->timer_id);
+    if (id < 0)
+        return;
+    if (c->arm)
+        cg_cpu_timer_arm(id, 1000000000ull / c->a->cpu_hz);
+    else
+        cg_cpu_timer_disarm_sigsafe(id);
+}
+
+/* Takes over what ConfigureAgent asked for (agent thread). */
+static void take_service_settings(struct cg_agent *a, uint64_t now, uint64_t *next_report,
+                                  uint64_t *next_wall)
+{
+    bool paused = atomic_load(&a->paused);
+    if (paused != a->paused_applied && a->cpu_hz && !cg_agent_is_stopped(a)) {
+        struct arm_ctx c = {a, !paused};
+        pthread_mutex_lock(&a->reg_lock);
+        if (!atomic_load(&a->stopped))
+            cg_threads_for_each(a->threads, rearm_slot, &c);
+        pthread_mutex_unlock(&a->reg_lock);
+        CG_INFO("sampling %s", paused ? "paused (the service said shouldProfile=false, or the "
+                                        "profiling group is not usable)"
+                                      : "resumed");
+    }
+    a->paused_applied = paused;
+    if (!atomic_exchange(&a->svc_changed, false))
+        return;
+    uint64_t r = atomic_load(&a->svc_reporting_interval_ms);
+    if (r && r != a->reporting_interval_ms) {
+        a->reporting_interval_ms = r;
+        *next_report = now + r * 1000000u;
+    }
+    uint32_t w = atomic_load(&a->svc_wall_interval_ms);
+    if (w && w != a->wall_interval_ms && a->wall_interval_ms) {
+        a->wall_interval_ms = w;
+        *next_wall = now + (uint64_t)w * 1000000u;
+    }
+    uint32_t d = atomic_load(&a->svc_max_stack_depth);
+    if (d)
+        a->max_stack_depth = d;
+}
+
 static void *agent_main(void *arg)
 {
     struct cg_agent *a = arg;
@@ -727,7 +825,9 @@ static void *agent_main(void *arg)
         stop = wait_until(a, wake);
         drain_all(a);
         now = clock_ns(CLOCK_MONOTONIC);
-        if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && now >= next_wall) {
+        take_service_settings(a, now, &next_report, &next_wall);
+        if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && !a->paused_applied &&
+            now >= next_wall) {
             wall_tick(a);
             next_wall += a->wall_interval_ms * 1000000u;
             if (next_wall < now) /* fell behind: skip, do not burst */
@@ -764,6 +864,10 @@ int cg_agent_start(struct cg_agent *a)
     if (rc != 0)
         return -rc;
     a->thread_started = true;
+    if (a->uploader && (rc = cg_uploader_start(a->uploader)) != 0)
+        CG_ERROR("cannot start the upload thread: %s; profiles are not sent to CodeGuru "
+                 "Profiler",
+                 strerror(-rc));
     return 0;
 }
 
@@ -792,5 +896,8 @@ int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
     }
     pthread_join(a->thread, NULL);
     a->thread_started = false;
+    /* The final profile is queued: deliver it in the time that is left. */
+    if (a->uploader && cg_uploader_stop(a->uploader, deadline / 1000000u) != 0)
+        return CG_ESTATE;
     return 0;
 }

@@ -211,14 +211,6 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
             CG_WARN("%s: the agent stays off", why);
         goto out;
     }
-    if (g_cfg.profiling_group && !g_cfg.output_dir) {
-        /* Sampling with nowhere to send the result would only cost the host. */
-        CG_WARN("profiling group %s is set but uploading is not available in this build; "
-                "set CGAGENT_OUTPUT to keep profiles locally; the agent stays off",
-                g_cfg.profiling_group);
-        goto out;
-    }
-
     struct cg_agent *agent = make_agent(0);
     if (!agent) {
         CG_ERROR("cannot create the agent: out of memory; the agent stays off");
