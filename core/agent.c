@@ -26,6 +26,7 @@
 #include "core/ring.h"
 #include "core/sink_local.h"
 #include "core/uploader.h"
+#include "core/fleet.h"
 #include "core/stackagg.h"
 #include "core/symbolizer.h"
 #include "core/threads.h"
@@ -109,6 +110,8 @@ struct cg_agent {
     _Atomic uint32_t svc_wall_interval_ms;
     _Atomic uint32_t svc_max_stack_depth;
     _Atomic bool svc_changed;
+    struct cg_fleet fleet;            /* written once by the uploader, then */
+    _Atomic bool fleet_ready;         /* published here; read by the agent */
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -164,6 +167,15 @@ static void apply_service_settings(void *ctx, const struct cg_service_settings *
     pthread_mutex_unlock(&a->wake_lock);
 }
 
+static void set_fleet(void *ctx, const struct cg_fleet *f)
+{
+    struct cg_agent *a = ctx;
+    if (atomic_load(&a->fleet_ready))
+        return;
+    a->fleet = *f;
+    atomic_store_explicit(&a->fleet_ready, true, memory_order_release);
+}
+
 struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent_options *opts)
 {
     struct cg_agent *a = calloc(1, sizeof(*a));
@@ -213,6 +225,7 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
             .pthread_create = opts->pthread_create,
             .fleet_id = a->fleet_id,
             .apply = apply_service_settings,
+            .set_fleet = set_fleet,
             .apply_ctx = a,
         };
         if (!(a->uploader = cg_uploader_new(cfg, &uo)))
@@ -705,6 +718,16 @@ static void report(struct cg_agent *a, bool final)
         .error_counts = err_counts,
         .n_errors = unprofiled ? 1 : 0,
     };
+    if (atomic_load_explicit(&a->fleet_ready, memory_order_acquire)) {
+        const struct cg_fleet *f = &a->fleet;
+        meta.fleet = (struct cg_fleet_info){
+            .compute_type = f->compute_type,
+            .host_name = f->host_name[0] ? f->host_name : NULL,
+            .host_type = f->host_type[0] ? f->host_type : NULL,
+            .task_arn = f->task_arn[0] ? f->task_arn : NULL,
+            .vcpus = a->vcpus,
+        };
+    }
     if (a->output_dir) {
         size_t len = 0;
         char *doc = cg_profile_doc_encode(b.tree, &meta, &len);

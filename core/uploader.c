@@ -15,6 +15,7 @@
 #include "core/calltree.h"
 #include "core/codeguru.h"
 #include "core/error.h"
+#include "core/fleet.h"
 #include "core/log.h"
 #include "sts/chain.h"
 #include "sts/endpoints.h"
@@ -74,6 +75,8 @@ struct cg_uploader {
     struct cg_cred_cache *creds;
     struct cg_codeguru *cg;
     bool setup_failed;
+    struct cg_fleet fleet;
+    bool fleet_detected;
     bool configured;
     bool setup_paused;           /* the group is misconfigured: posting waits */
     bool service_says_no;        /* shouldProfile=false: nothing is sent */
@@ -386,6 +389,12 @@ static bool setup(struct cg_uploader *u)
     if (u->setup_failed)
         return false;
     char err[1024];
+    if (cg_fleet_detect(&u->fleet)) {
+        u->fleet_detected = true;
+        snprintf(u->fleet_id, sizeof(u->fleet_id), "%s", cg_fleet_instance_id(&u->fleet));
+        if (u->opts.set_fleet)
+            u->opts.set_fleet(u->opts.apply_ctx, &u->fleet);
+    }
     char *region = u->region ? strdup(u->region) : cg_chain_default_region(NULL, NULL, NULL);
     if (!region) {
         CG_ERROR("CodeGuru Profiler: no region for profiling group %s: set "
@@ -515,6 +524,16 @@ static char *encode(struct cg_uploader *u, struct entry *e, size_t *len)
     e->meta.error_names = names;
     e->meta.error_counts = counts;
     e->meta.n_errors = n;
+    if (u->fleet_detected) {
+        const struct cg_fleet *f = &u->fleet;
+        e->meta.fleet = (struct cg_fleet_info){
+            .compute_type = f->compute_type,
+            .host_name = f->host_name[0] ? f->host_name : NULL,
+            .host_type = f->host_type[0] ? f->host_type : NULL,
+            .task_arn = f->task_arn[0] ? f->task_arn : NULL,
+            .vcpus = e->meta.fleet.vcpus,
+        };
+    }
     char *doc = cg_profile_doc_encode(e->tree, &e->meta, len);
     e->meta.error_names = NULL;
     e->meta.error_counts = NULL;

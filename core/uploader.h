@@ -5,8 +5,9 @@
  *
  * The agent thread hands over each period's call tree (cg_uploader_submit,
  * never blocks on I/O).  The uploader thread:
- *   - at start (after a random delay of up to a second), builds the
- *     credential chain (sts/chain.h) and calls ConfigureAgent; again after
+ *   - at start (after a random delay of up to a second), detects EC2 or
+ *     ECS/Fargate for fleetInfo (fleet.h), builds the credential chain
+ *     (sts/chain.h) and calls ConfigureAgent; again after
  *     every report, or every period while the service is unreachable or
  *     the group is misconfigured;
  *   - applies shouldProfile, periodInSeconds and agentParameters through
@@ -48,10 +49,15 @@ struct cg_service_settings {
     uint32_t max_stack_depth;
 };
 
+struct cg_fleet;
+
 struct cg_uploader_options {
     cg_pthread_create_fn *pthread_create; /* the real one */
-    const char *fleet_id;
+    const char *fleet_id;                 /* the UUID used when nothing is detected */
     void (*apply)(void *ctx, const struct cg_service_settings *s);
+    /* Called once, from the upload thread, when EC2/ECS was detected
+     * (fleet.h); the agent uses it in later documents. */
+    void (*set_fleet)(void *ctx, const struct cg_fleet *f);
     void *apply_ctx;
     uint64_t initial_delay_max_ms;        /* 0: 1000 */
 };

@@ -167,13 +167,16 @@ class BadConfiguration(unittest.TestCase):
         finally:
             os.unlink(kill)
 
-    def test_group_without_uploader_or_output_stays_off_with_one_line(self):
-        r = P.run([WORKLOAD, "0.05"], P.clean_env(LD_PRELOAD=P.LIB,
-                                                  AWS_CODEGURU_PROFILER_GROUP_NAME="g1"))
-        self.assertEqual(r.returncode, 0)
+    def test_group_without_region_says_so_once_and_host_runs_on(self):
+        with P.TempDir() as home:
+            plain = P.run([WORKLOAD, "0.05"], P.clean_env())
+            r = P.run([WORKLOAD, "0.05"], P.clean_env(LD_PRELOAD=P.LIB, HOME=home,
+                                                      AWS_CODEGURU_PROFILER_GROUP_NAME="g1"))
+        self.assertEqual(r.returncode, plain.returncode)
+        self.assertEqual(r.stdout, plain.stdout)
         lines = r.stderr.decode().splitlines()
         self.assertEqual(len(lines), 1, lines)
-        self.assertIn("uploading is not available", lines[0])
+        self.assertIn("no region for profiling group g1", lines[0])
 
     def test_disabled_agent_writes_nothing(self):
         with P.TempDir() as out:

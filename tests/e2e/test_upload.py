@@ -146,6 +146,41 @@ class Delivery(UploadTestCase):
         self.assertLess(self.local_totals()["RUNNABLE"], 400)
 
 
+class FleetInfo(UploadTestCase):
+    def configure_bodies(self):
+        return [r.json() for r in self.emu.requests("codeguru", "ConfigureAgent")]
+
+    def test_ec2_instance(self):
+        proc = self.run_workload("0.3", AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="300000")
+        self.assert_host_unharmed(proc, "0.3")
+        imds = self.emu.imds.config
+        fleet = self.accepted()[0].document["agentMetadata"]["fleetInfo"]
+        self.assertEqual(fleet, {"computeType": "aws_ec2_instance",
+                                 "hostName": imds["local_hostname"],
+                                 "hostType": imds["instance_type"]})
+        self.assertEqual(self.configure_bodies()[0]["fleetInstanceId"], imds["local_hostname"])
+        # The local sink's document says the same.
+        local = profiles.load(profiles.documents(self.out)[-1])
+        self.assertEqual(local["agentMetadata"]["fleetInfo"], fleet)
+
+    def test_ecs_task(self):
+        proc = self.run_workload("0.3", credentials="container", ecs_metadata=True, imds=False,
+                                 AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="300000")
+        self.assert_host_unharmed(proc, "0.3")
+        fleet = self.accepted()[0].document["agentMetadata"]["fleetInfo"]
+        self.assertEqual(fleet["computeType"], "aws_fargate_task")
+        self.assertTrue(fleet["taskArn"].startswith("arn:aws:ecs:"))
+        self.assertEqual(self.configure_bodies()[0]["fleetInstanceId"], fleet["taskArn"])
+
+    def test_elsewhere_a_uuid(self):
+        proc = self.run_workload("0.3", imds=False,
+                                 AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="300000")
+        self.assert_host_unharmed(proc, "0.3")
+        fleet = self.accepted()[0].document["agentMetadata"]["fleetInfo"]
+        self.assertEqual(fleet["type"], "UNKNOWN")
+        self.assertEqual(self.configure_bodies()[0]["fleetInstanceId"], fleet["id"])
+
+
 class Faults(UploadTestCase):
     """Each fault: the host is untouched, nothing is accepted twice, and once
     the fault clears the service has every sample taken."""

@@ -1,0 +1,30 @@
+/*
+ * fleet.h - what this process runs on, for the profile's fleetInfo and
+ * ConfigureAgent's fleetInstanceId (SPEC §5): an ECS/Fargate task (task
+ * metadata endpoint v4), an EC2 instance (IMDSv2), else unknown.
+ *
+ * Called on the upload thread only, with short timeouts (1 s per request),
+ * so detection never delays the application; a process without a
+ * profiling group never looks.  Ownership: plain fixed-size data.
+ * Thread safety: reentrant.
+ */
+#ifndef CG_FLEET_H
+#define CG_FLEET_H
+
+#include <stdbool.h>
+
+struct cg_fleet {
+    char compute_type[32]; /* "aws_fargate_task", "aws_ecs_task", "aws_ec2_instance", "" */
+    char task_arn[256];
+    char host_name[256];
+    char host_type[64];
+    char instance_id[64];
+};
+
+/* Fills *out.  Returns true when something was detected. */
+bool cg_fleet_detect(struct cg_fleet *out);
+
+/* The id for ConfigureAgent: the task ARN, the host name, or NULL. */
+const char *cg_fleet_instance_id(const struct cg_fleet *f);
+
+#endif
