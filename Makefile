@@ -154,7 +154,7 @@ fuzz: deps
 	    echo "  FUZZ    $$n ($(FUZZ_SECONDS) s)"; \
 	    clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I. \
 	        -fsanitize=fuzzer,address,undefined -o build/fuzz/$$n $$f \
-	        $(FUZZ_LINK_SRC) $(MBED_LIBS) -lexpat -ljansson -ldl -lpthread \
+	        $(FUZZ_LINK_SRC) $(MBED_LIBS) -lexpat -ljansson -linih -ldl -lpthread \
 	        || exit 1; \
 	    build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
 	        >build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
