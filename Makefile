@@ -134,6 +134,7 @@ check: deps
 	    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	    $(PYTHON) tests/run.py --build build/asan --only unit
 	$(Q)sh scripts/check-preload.sh build/asan asan
+	$(Q)$(PYTHON) scripts/check-upload.py build/asan
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread \
 	    OPT="-O1 -g" unit-bins
 	$(Q)TSAN_OPTIONS=halt_on_error=1 \

@@ -133,6 +133,8 @@ static int cmp_sym(const void *a, const void *b)
 
 static void finish(struct cg_elf_symtab *t)
 {
+    if (t->n == 0)
+        return; /* no symbols (and t->syms may be NULL): qsort wants an array */
     qsort(t->syms, t->n, sizeof(*t->syms), cmp_sym);
     size_t o = 0;
     for (size_t i = 0; i < t->n; i++) {
