@@ -8,8 +8,9 @@
  * strings live until the symbolizer is freed, so names handed out stay
  * valid across refreshes and demangling happens once per symbol.
  *
- * What it won't do: run in a signal handler, read DWARF line tables, or
- * symbolize JIT code (PCs in no module are "[unknown]").
+ * PCs in no module are looked up in the process's JIT perf map
+ * (core/perfmap.h), else "[unknown]".  What it won't do: run in a signal
+ * handler or read DWARF line tables.
  */
 #include "core/symbolizer.h"
 
@@ -17,6 +18,7 @@
 #include "core/elf_symtab.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/perfmap.h"
 #include "core/strpool.h"
 
 #define UNW_LOCAL_ONLY
@@ -53,6 +55,7 @@ struct cg_symbolizer {
     struct pc_entry *cache;
     size_t cache_size, cache_used, cache_max;
     struct cg_strpool *strs; /* names and paths handed out */
+    struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
     char *debug_root;
     uint64_t last_auto_refresh_ns;
 };
@@ -199,6 +202,7 @@ void cg_symbolizer_free(struct cg_symbolizer *s)
         cg_elf_symtab_free(s->mods[i].syms);
     free(s->mods);
     free(s->cache);
+    cg_perfmap_free(s->jit);
     cg_strpool_free(s->strs);
     free(s->debug_root);
     free(s);
@@ -287,9 +291,15 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
         m = find_module(s, pc);
     }
     if (!m) {
-        out->name = "[unknown]";
+        /* JIT-compiled code (Node, CPython 3.12 perf support, JVM agents)
+         * lives in anonymous memory; its writer may name it in a perf map.
+         * Not cached: JIT memory is reused for other code. */
+        if (!s->jit)
+            s->jit = cg_perfmap_new(getpid(), NULL, s->strs);
+        const char *jit = s->jit ? cg_perfmap_lookup(s->jit, pc) : NULL;
+        out->name = jit ? jit : "[unknown]";
         out->file = NULL;
-        return 0;
+        return 1;
     }
     if (!m->tried)
         load_symbols(s, m);
@@ -333,6 +343,8 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
         }
     }
     int rc = lookup(s, pc, out);
+    if (rc == 1)
+        return 0; /* outside every module: answered, not cached */
     if (rc) {
         out->name = "[unknown]";
         out->file = NULL;

@@ -12,7 +12,9 @@
  *     the unwind tables do not cover it;
  *   - compiler clone suffixes (.constprop.N, .isra.N, .part.N, .cold,
  *     .lto_priv.N, .llvm.N) are cut, so clones count as their function;
- *   - a PC in no module: "[unknown]" with no file.
+ *   - a PC in no module: the name /tmp/perf-PID.map gives it (JIT code of
+ *     Node, CPython 3.12+, JVM agents; core/perfmap.h), with no file;
+ *     else "[unknown]" with no file.
  * Files are full paths; the main program's is /proc/self/exe's target,
  * the vDSO's is "[vdso]".
  *

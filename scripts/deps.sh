@@ -15,6 +15,12 @@ for p in $PKGS; do
     fi
 done
 
+# Node.js runs the JIT perf-map test; any node will do (Debian's nodejs
+# package when the machine has none).
+if ! command -v node >/dev/null 2>&1; then
+    missing="$missing nodejs"
+fi
+
 if [ -z "$missing" ]; then
     exit 0
 fi

@@ -1,0 +1,58 @@
+"""JIT code named through /tmp/perf-PID.map: a Node.js script run with
+--perf-basic-prof under the agent shows its hot JavaScript function by
+name (issue 6)."""
+import os
+import shutil
+import tempfile
+import unittest
+
+from e2e import profiles as P
+
+NODE = shutil.which("node")
+
+SCRIPT = """
+function hotLoopForProfiler(n) {
+  let acc = 0;
+  for (let i = 0; i < n; i++) { acc = (acc * 31 + i) % 1000003; }
+  return acc;
+}
+let total = 0;
+const end = Date.now() + 2000;
+while (Date.now() < end) total += hotLoopForProfiler(100000);
+console.log("done", total > 0);
+"""
+
+
+@unittest.skipUnless(NODE, "node is not installed")
+class NodeJit(unittest.TestCase):
+    def test_hot_javascript_function_is_named(self):
+        with tempfile.TemporaryDirectory(prefix="cgagent-jit-") as tmp:
+            script = os.path.join(tmp, "hot.js")
+            with open(script, "w") as f:
+                f.write(SCRIPT)
+            out = os.path.join(tmp, "out")
+            plain = P.run([NODE, script], P.clean_env(), timeout=60)
+            r = P.run_profiled([NODE, "--perf-basic-prof", script], out, timeout=60)
+            self.assertEqual(r.returncode, plain.returncode, r.stderr)
+            self.assertEqual(r.stdout, plain.stdout)
+            leaves = {}
+            total = 0
+            for path in P.documents(out):
+                doc = P.load(path)
+                pid = doc["debugInfo"]["processId"]
+                self.addCleanup(lambda p=pid: os.path.exists("/tmp/perf-%d.map" % p)
+                                and os.unlink("/tmp/perf-%d.map" % p))
+                for frames, count in P.stacks(doc, "RUNNABLE"):
+                    leaves[frames[-1]] = leaves.get(frames[-1], 0) + count
+                    total += count
+            hot = sum(n for name, n in leaves.items() if "hotLoopForProfiler" in name)
+            self.assertGreater(total, 100)
+            # Nearly all CPU is in the one JIT-compiled function.
+            self.assertGreater(hot / total, 0.7, sorted(leaves.items(), key=lambda x: -x[1])[:5])
+            for name in leaves:
+                if "hotLoopForProfiler" in name:
+                    self.assertIn(script, name)  # V8 names the script and line
+
+
+if __name__ == "__main__":
+    unittest.main()
