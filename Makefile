@@ -148,7 +148,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60
 # The modules fuzz targets may use: the signer and the credentials path
 # (their leaf dependencies in core/ included).
-FUZZ_LINK_SRC := $(filter sigv4/% sts/% core/log.c core/http.c core/sign_log.c core/error.c,$(CORE_SRC))
+FUZZ_LINK_SRC := $(filter sigv4/% sts/% core/log.c core/http.c core/sign_log.c core/error.c core/demangle.c core/demangle_rust_v0.c,$(CORE_SRC))
 fuzz: deps
 	$(Q)for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); mkdir -p build/fuzz; \

@@ -81,6 +81,8 @@ static void rust_unescape(char *s)
 
 char *cg_demangle(const char *name)
 {
+    if (name[0] == '_' && name[1] == 'R')
+        return cg_demangle_rust_v0(name);
     if (strncmp(name, "_Z", 2) != 0)
         return NULL;
     pthread_once(&g_once, find_demangler);

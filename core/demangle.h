@@ -5,7 +5,8 @@
  * process has one loaded (found with dlsym; the agent does not link
  * libstdc++ into C programs).  Rust legacy names (_ZN…17h<hash>E) are
  * demangled the same way, then the hash is dropped and Rust's $…$ escapes
- * are decoded.  Rust v0 names (_R…) are left as they are.
+ * are decoded.  Rust v0 names (_R…) are decoded by our own parser
+ * (demangle_rust_v0.c), printed without crate hashes.
  *
  * Thread safety: reentrant.  Not async-signal-safe (it allocates).
  */
@@ -15,5 +16,8 @@
 /* A malloc'd readable name, or NULL when `name` is not mangled or cannot
  * be demangled here (callers keep the raw name). */
 char *cg_demangle(const char *name);
+
+/* Rust v0 only: the readable path, or NULL (not v0, or not understood). */
+char *cg_demangle_rust_v0(const char *name);
 
 #endif
