@@ -11,6 +11,10 @@
 #include "core/cpu_timer.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/utsname.h>
+#include <zlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -80,4 +84,59 @@ int cg_cpu_timer_delete(int timer_id)
     if (syscall(SYS_timer_delete, timer_id) != 0)
         return -errno;
     return 0;
+}
+
+uint32_t cg_cpu_timer_parse_config_hz(const char *text, size_t len)
+{
+    static const char key[] = "\nCONFIG_HZ=";
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), key, sizeof(key) - 1);
+        if (!hit)
+            break;
+        const char *v = hit + sizeof(key) - 1;
+        unsigned long hz = 0;
+        while (v < end && *v >= '0' && *v <= '9' && hz < 100000)
+            hz = hz * 10 + (unsigned long)(*v++ - '0');
+        if (hz >= 24 && hz <= 10000)
+            return (uint32_t)hz;
+        p = hit + 1;
+    }
+    return 0;
+}
+
+/* Reads up to `cap` bytes of a (possibly gzip'd) file; gzread reads plain
+ * files as they are. */
+static uint32_t hz_from(const char *path)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 1u << 20, len = 1;
+    char *buf = malloc(cap + 1);
+    uint32_t hz = 0;
+    if (buf) {
+        buf[0] = '\n'; /* so the first line matches "\nCONFIG_HZ=" too */
+        int n;
+        while (len < cap && (n = gzread(f, buf + len, (unsigned)(cap - len))) > 0)
+            len += (size_t)n;
+        hz = cg_cpu_timer_parse_config_hz(buf, len);
+        free(buf);
+    }
+    gzclose(f);
+    return hz;
+}
+
+uint32_t cg_cpu_timer_kernel_hz(void)
+{
+    uint32_t hz = hz_from("/proc/config.gz");
+    if (!hz) {
+        struct utsname u;
+        char path[128 + sizeof(u.release)];
+        if (uname(&u) == 0) {
+            snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+            hz = hz_from(path);
+        }
+    }
+    return hz;
 }

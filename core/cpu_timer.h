@@ -35,4 +35,13 @@ int cg_cpu_timer_disarm_sigsafe(int timer_id);
 /* Deletes the timer. */
 int cg_cpu_timer_delete(int timer_id);
 
+/* The kernel's tick rate (CONFIG_HZ), which is the most expiries per
+ * second a thread CPU-clock timer can deliver: the kernel checks these
+ * timers on the scheduler tick.  Read from /proc/config.gz or
+ * /boot/config-RELEASE; 0 when neither says. */
+uint32_t cg_cpu_timer_kernel_hz(void);
+
+/* Parses CONFIG_HZ out of kernel config text; 0 when absent (tests). */
+uint32_t cg_cpu_timer_parse_config_hz(const char *text, size_t len);
+
 #endif

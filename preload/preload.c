@@ -26,6 +26,7 @@
 
 #include "core/agent.h"
 #include "core/config.h"
+#include "core/cpu_timer.h"
 #include "core/log.h"
 #include "core/threads.h"
 
@@ -201,6 +202,19 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     if (g_cfg.log_file && !log_file && cg_log_set_file(g_cfg.log_file) != 0)
         CG_WARN("log_file %s: cannot open; logging to stderr", g_cfg.log_file);
 
+    /* Thread CPU-clock timers fire at most once per kernel tick: above
+     * CONFIG_HZ the extra rate would only be an illusion in sampleWeights.
+     * The default (100) is within every kernel's tick rate, so the kernel
+     * config is read only when more is asked for. */
+    if (g_cfg.cpu_hz > 100) {
+        uint32_t hz = cg_cpu_timer_kernel_hz();
+        if (hz && g_cfg.cpu_hz > hz) {
+            CG_WARN("cpu_hz=%u is above the kernel's tick rate (CONFIG_HZ=%u), the most a "
+                    "thread CPU-clock timer can deliver; sampling at %u per CPU-second",
+                    g_cfg.cpu_hz, hz, hz);
+            g_cfg.cpu_hz = hz;
+        }
+    }
     const char *why = stand_down_reason();
     if (why) {
         /* Disabled or unconfigured is a choice, not a problem. */

@@ -130,6 +130,29 @@ class KnownAnswer(unittest.TestCase):
                 self.assertTrue(file.endswith("/known_answer"), file)
 
 
+class TickCap(unittest.TestCase):
+    """cpu_hz above the kernel's tick rate: one log line, and the weights
+    say the rate that was really delivered, so count / weight is still the
+    CPU time."""
+
+    def test_rate_above_the_tick_is_capped_and_said(self):
+        with P.TempDir() as out:
+            r = P.run_profiled([WORKLOAD, "0.5"], out, CGAGENT_CPU_HZ="1000")
+            self.assertEqual(r.returncode, 0)
+            doc = P.load(P.documents(out)[0])
+        weight = doc["agentMetadata"]["sampleWeights"]["RUNNABLE"]
+        lines = r.stderr.decode().splitlines()
+        if weight < 1000:
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("above the kernel's tick rate (CONFIG_HZ=%d)" % weight, lines[0])
+        else:
+            self.assertEqual(lines, [])  # a 1000 Hz kernel delivers it all
+        # 2 CPU-seconds of work, whatever the rate.
+        seconds = P.total(doc) / weight
+        self.assertGreater(seconds, 1.6)
+        self.assertLess(seconds, 2.4)
+
+
 class BadConfiguration(unittest.TestCase):
     def test_bad_cpu_hz_logs_one_line_and_agent_stays_off(self):
         plain = P.run([WORKLOAD, "0.05"], P.clean_env())
