@@ -56,6 +56,13 @@ static void colour(const char *name, int *r, int *g, int *b)
     *b = (int)((h >> 16) % 55);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    const struct cg_calltree_node *x = *(const struct cg_calltree_node *const *)a;
+    const struct cg_calltree_node *y = *(const struct cg_calltree_node *const *)b;
+    return strcmp(cg_calltree_node_name(x), cg_calltree_node_name(y));
+}
+
 int cg_flamegraph_write_svg(const struct cg_calltree *tree, enum cg_count_key key,
                             const char *title, FILE *out)
 {
@@ -75,16 +82,37 @@ int cg_flamegraph_write_svg(const struct cg_calltree *tree, enum cg_count_key ke
     it[count++] = (struct item){cg_calltree_root(tree), 0, 0, -1, 0, 0};
     stack[sp++] = 0;
     int max_depth = 0;
+    /* Siblings left to right by name, as flamegraph.pl does: the same
+     * profile always draws the same picture. */
+    const struct cg_calltree_node **kids = NULL;
+    size_t kids_cap = 0;
     while (sp) {
-        size_t i = stack[--sp];
+        size_t i = stack[--sp], nk = 0;
         for (const struct cg_calltree_node *c = cg_calltree_node_first_child(it[i].node); c;
              c = cg_calltree_node_next_sibling(c)) {
-            it[count] = (struct item){c, 0, i, it[i].depth + 1, 0, 0};
+            if (nk == kids_cap) {
+                size_t cap = kids_cap ? kids_cap * 2 : 16;
+                const struct cg_calltree_node **k = realloc(kids, cap * sizeof(*k));
+                if (!k) {
+                    free(kids);
+                    free(it);
+                    free(stack);
+                    return CG_ENOMEM;
+                }
+                kids = k;
+                kids_cap = cap;
+            }
+            kids[nk++] = c;
+        }
+        qsort(kids, nk, sizeof(*kids), by_name);
+        for (size_t k = 0; k < nk; k++) {
+            it[count] = (struct item){kids[k], 0, i, it[i].depth + 1, 0, 0};
             if (it[count].depth > max_depth)
                 max_depth = it[count].depth;
             stack[sp++] = count++;
         }
     }
+    free(kids);
     for (size_t i = count; i-- > 0;) {
         it[i].total += cg_calltree_node_self(it[i].node, key);
         if (i)

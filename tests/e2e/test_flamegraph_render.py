@@ -109,29 +109,32 @@ class FlameGraphPicture(unittest.TestCase):
             self.assertTrue(os.path.exists(png), shot.stderr.decode()[-2000:])
             w, h, rows = read_png(png)
         self.assertEqual((w, h), (WIDTH, HEIGHT))
-        threads = node(doc, "__clone3", "start_thread")
-        busy_a, busy_b = threads["children"]["busy_a"], threads["children"]["busy_b"]
-        want_threads = [total(busy_b), total(busy_a)]
-        want_leaves = [total(busy_b), total(busy_a["children"]["route_one"]),
-                       total(busy_a["children"]["route_two"])]
+        # Siblings are drawn left to right by name, so the bars expected in
+        # row d are the depth-d nodes in depth-first, name-sorted order.
+        everything = total(doc["callgraph"])
+        graph = max(sum(x1 - x0 for x0, x1, _ in segments(row)) for row in rows)
+        min_frac = 12.0 / graph  # thinner bars carry no label; leave them out
+
+        def at_depth(n, d, names=()):
+            if d == 0:
+                return [(names, total(n))]
+            out = []
+            for name, child in sorted(n.get("children", {}).items()):
+                out += at_depth(child, d - 1, names + (name,))
+            return out
 
         def matches(segs, want):
-            if len(segs) != len(want):
-                return False
-            widths = [x1 - x0 for x0, x1, _ in segs]
-            return all(abs(a / sum(widths) - b / sum(want)) < 0.015 for a, b in zip(widths, want))
+            fracs = [(x1 - x0) / graph for x0, x1, _ in segs if (x1 - x0) / graph >= min_frac]
+            return len(fracs) == len(want) and all(abs(f - w) < 0.015 for f, w in zip(fracs, want))
 
-        found = {"threads": False, "leaves": False}
-        for row in rows:
-            segs = segments(row)
-            found["threads"] |= matches(segs, want_threads)
-            found["leaves"] |= matches(segs, want_leaves)
-        self.assertTrue(found["threads"], "no row shows busy_b | busy_a at %s" % want_threads)
-        self.assertTrue(found["leaves"], "no row shows leaf_gamma | route_one | route_two at %s"
-                        % want_leaves)
-        # The graph fills the width: the widest row spans most of the window.
-        widest = max(sum(x1 - x0 for x0, x1, _ in segments(row)) for row in rows)
-        self.assertGreater(widest, 0.9 * WIDTH)
+        for depth in (3, 4):  # the busy threads; leaf_gamma and the two routes
+            want = [(names[-1], n / everything) for names, n in at_depth(doc["callgraph"], depth)
+                    if n / everything >= min_frac]
+            fracs = [w for _, w in want]
+            self.assertTrue(any(matches(segments(row), fracs) for row in rows),
+                            "no row of the picture shows %s" % want)
+        self.assertIn("busy_a", str(at_depth(doc["callgraph"], 3)))
+        self.assertGreater(graph, 0.9 * WIDTH)
 
 
 if __name__ == "__main__":
