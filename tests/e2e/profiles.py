@@ -29,14 +29,14 @@ def clean_env(**extra):
     return env
 
 
-def run(argv, env, timeout=120, stdin=None):
+def run(argv, env, timeout=120, stdin=None, cwd=None):
     return subprocess.run(argv, env=env, capture_output=True, timeout=timeout,
-                          stdin=stdin)
+                          stdin=stdin, cwd=cwd)
 
 
-def run_profiled(argv, outdir, timeout=120, stdin=None, **extra):
+def run_profiled(argv, outdir, timeout=120, stdin=None, cwd=None, **extra):
     env = clean_env(LD_PRELOAD=LIB, CGAGENT_OUTPUT=outdir, **extra)
-    return run(argv, env, timeout=timeout, stdin=stdin)
+    return run(argv, env, timeout=timeout, stdin=stdin, cwd=cwd)
 
 
 def documents(outdir):

@@ -31,8 +31,9 @@ class NodeJit(unittest.TestCase):
             with open(script, "w") as f:
                 f.write(SCRIPT)
             out = os.path.join(tmp, "out")
-            plain = P.run([NODE, script], P.clean_env(), timeout=60)
-            r = P.run_profiled([NODE, "--perf-basic-prof", script], out, timeout=60)
+            # V8 leaves an isolate log in its working directory: keep it here.
+            plain = P.run([NODE, script], P.clean_env(), timeout=60, cwd=tmp)
+            r = P.run_profiled([NODE, "--perf-basic-prof", script], out, timeout=60, cwd=tmp)
             self.assertEqual(r.returncode, plain.returncode, r.stderr)
             self.assertEqual(r.stdout, plain.stdout)
             leaves = {}
