@@ -87,6 +87,7 @@ struct cg_agent {
     uint64_t last_sample_ms;    /* epoch ms of the last drained sample */
     uint64_t period_cpu_ns;     /* process CPU at period start */
     uint64_t period_agent_ns;   /* agent thread CPU at period start */
+    uint64_t period_upload_ns;  /* upload thread CPU at period start */
     uint64_t samples_in_period;
     uint64_t drops_in_period;
     uint64_t handler_ns_in_period; /* time spent in the handler, all threads */
@@ -598,7 +599,8 @@ bool cg_agent_over_cpu_limit(uint64_t agent_cpu_ns, uint64_t wall_ns, uint32_t l
 static size_t agent_bytes(const struct cg_agent *a)
 {
     return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) +
-           (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes;
+           (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes +
+           cg_uploader_bytes(a->uploader);
 }
 
 /* The agent's limits (SPEC §4): past any of them it stops sampling for
@@ -613,7 +615,8 @@ static void check_limits(struct cg_agent *a)
         cg_agent_stand_aside(a, why);
         return;
     }
-    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) + a->handler_ns_total;
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) + a->handler_ns_total +
+                   cg_uploader_cpu_ns(a->uploader);
     uint64_t wall = clock_ns(CLOCK_MONOTONIC) - a->started_mono_ns;
     if (cg_agent_over_cpu_limit(cpu, wall, a->cpu_limit_percent)) {
         char why[200];
@@ -670,6 +673,9 @@ static void report(struct cg_agent *a, bool final)
     uint64_t now_ms = epoch_ms();
     uint64_t cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     uint64_t agent_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t upload_ns = cg_uploader_cpu_ns(a->uploader);
+    if (upload_ns < a->period_upload_ns)
+        upload_ns = a->period_upload_ns;
     if (cg_stackagg_samples(a->stacks) == 0) {
         CG_DEBUG("no samples in this period; nothing to report");
         goto reset;
@@ -705,7 +711,9 @@ static void report(struct cg_agent *a, bool final)
         .fleet = {.id = a->fleet_id, .type = "UNKNOWN", .vcpus = a->vcpus},
         .agent_version = CGAGENT_VERSION,
         .agent_memory_mb = (double)agent_bytes(a) / (1024.0 * 1024.0),
-        .agent_time_ms = (agent_ns - a->period_agent_ns + a->handler_ns_in_period) / 1000000u,
+        .agent_time_ms = (agent_ns - a->period_agent_ns + a->handler_ns_in_period +
+                          upload_ns - a->period_upload_ns) /
+                         1000000u,
         .runtime_version = a->runtime_version,
         .cpu_time_s = (double)(cpu_ns - a->period_cpu_ns) / 1e9,
         .num_threads = (uint32_t)a->threads_seen_max,
@@ -754,6 +762,7 @@ reset:
     a->period_start_ms = now_ms;
     a->period_cpu_ns = cpu_ns;
     a->period_agent_ns = agent_ns;
+    a->period_upload_ns = upload_ns;
     a->samples_in_period = 0;
     a->drops_in_period = 0;
     a->handler_ns_in_period = 0;

@@ -60,8 +60,9 @@ struct cg_uploader {
     char agent_id[37];
 
     pthread_t thread;
-    bool started;
+    _Atomic bool started;
     _Atomic pid_t tid;
+    _Atomic size_t queue_bytes;  /* published by the upload thread */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct entry *incoming, **incoming_tail; /* guarded by lock */
@@ -192,6 +193,21 @@ void cg_uploader_free(struct cg_uploader *u)
 pid_t cg_uploader_tid(const struct cg_uploader *u)
 {
     return u ? atomic_load(&u->tid) : 0;
+}
+
+uint64_t cg_uploader_cpu_ns(const struct cg_uploader *u)
+{
+    clockid_t clk;
+    struct timespec ts;
+    if (!u || !atomic_load(&u->tid) || !atomic_load(&u->started) ||
+        pthread_getcpuclockid(u->thread, &clk) != 0 || clock_gettime(clk, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+size_t cg_uploader_bytes(const struct cg_uploader *u)
+{
+    return u ? atomic_load(&u->queue_bytes) : 0;
 }
 
 void cg_uploader_submit(struct cg_uploader *u, struct cg_calltree *tree,
@@ -368,6 +384,7 @@ static size_t queue_bytes(const struct cg_uploader *u)
  * what goes. */
 static void enforce_budget(struct cg_uploader *u)
 {
+    atomic_store(&u->queue_bytes, queue_bytes(u));
     while (u->queue && u->queue->next && queue_bytes(u) > u->memory_budget) {
         struct entry *e = u->queue;
         u->queue = e->next;
@@ -378,6 +395,7 @@ static void enforce_budget(struct cg_uploader *u)
                 (unsigned long long)e->meta.num_times_sampled);
         entry_free(e);
     }
+    atomic_store(&u->queue_bytes, queue_bytes(u));
 }
 
 /* ---- setup and ConfigureAgent ---- */
@@ -692,13 +710,13 @@ int cg_uploader_start(struct cg_uploader *u)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return -rc;
-    u->started = true;
+    atomic_store(&u->started, true);
     return 0;
 }
 
 int cg_uploader_stop(struct cg_uploader *u, uint64_t deadline_ms)
 {
-    if (!u->started)
+    if (!atomic_load(&u->started))
         return 0;
     struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
     pthread_mutex_lock(&u->lock);
@@ -715,7 +733,7 @@ int cg_uploader_stop(struct cg_uploader *u, uint64_t deadline_ms)
                 "it");
         return CG_ESTATE;
     }
+    atomic_store(&u->started, false);
     pthread_join(u->thread, NULL);
-    u->started = false;
     return 0;
 }

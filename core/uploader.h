@@ -83,4 +83,10 @@ void cg_uploader_free(struct cg_uploader *u);
  * or registers it. */
 pid_t cg_uploader_tid(const struct cg_uploader *u);
 
+/* The upload thread's CPU time so far and the bytes its queue holds, for
+ * the agent's overhead report and its CPU and memory limits.  Any thread;
+ * NULL-safe (0). */
+uint64_t cg_uploader_cpu_ns(const struct cg_uploader *u);
+size_t cg_uploader_bytes(const struct cg_uploader *u);
+
 #endif
