@@ -39,6 +39,26 @@ static __attribute__((noinline)) void blocked_in_poll(void)
     __asm__ volatile("" ::: "memory");
 }
 
+/* Built with a frame pointer whatever the flags: its CFA is RBP-based, and
+ * /proc gives no RBP, so the unwinder must recover it to reach fp_reader. */
+static __attribute__((noinline, optimize("no-omit-frame-pointer"))) void fp_frame(void)
+{
+    volatile char locals[200];
+    locals[0] = 1;
+    blocked_in_read();
+    __asm__ volatile("" ::: "memory");
+    locals[1] = locals[0];
+}
+
+static __attribute__((noinline)) void *fp_reader(void *arg)
+{
+    (void)arg;
+    target_tid = (pid_t)syscall(SYS_gettid);
+    fp_frame();
+    __asm__ volatile("" ::: "memory");
+    return NULL;
+}
+
 static void *reader(void *arg)
 {
     pthread_setname_np(pthread_self(), (const char *)arg);
@@ -84,16 +104,8 @@ static int stack_has(const uint64_t *pcs, size_t n, const char *name)
 
 static void run_and_check(void *(*fn)(void *), void *arg, const char *expect_fn)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    /* Sanitizer runtimes intercept read/poll in code built with frame
-     * pointers; with only RSP and RIP from /proc, a frame whose CFA is
-     * RBP-based ends the unwind (the documented limit of wall-clock
-     * stacks), so the caller is out of reach here. */
-    (void)fn;
-    (void)arg;
-    (void)expect_fn;
-    skip();
-#endif
+    /* Under sanitizers read/poll go through interceptors built with frame
+     * pointers: the frame-pointer recovery is what reaches the caller. */
     struct cg_wall *w = cg_wall_new();
     assert_non_null(w);
     target_tid = 0;
@@ -108,8 +120,18 @@ static void run_and_check(void *(*fn)(void *), void *arg, const char *expect_fn)
     size_t depth = 0;
     assert_int_equal(cg_wall_unwind(w, &st, pcs, 128, &depth), 0);
     assert_true(depth >= 3);
-    assert_true(stack_has(pcs, depth, expect_fn));
-    if (fn == reader)
+    if (!stack_has(pcs, depth, expect_fn)) {
+        /* Say what was found instead. */
+        struct cg_symbolizer *sym = cg_symbolizer_new(NULL);
+        for (size_t i = 0; i < depth; i++) {
+            struct cg_symbol s;
+            cg_symbolizer_resolve(sym, (uintptr_t)(pcs[i] - (i ? 1 : 0)), &s);
+            print_message("  frame %zu: %s (looking for %s)\n", i, s.name, expect_fn);
+        }
+        cg_symbolizer_free(sym);
+        fail();
+    }
+    if (fn == reader || fn == fp_reader)
         assert_int_equal(write(pipe_fds[1], "x", 1), 1);
     pthread_join(t, NULL);
     assert_int_equal(eintr_seen, 0); /* nobody interrupted it */
@@ -127,6 +149,14 @@ static void thread_blocked_in_poll_unwinds_to_its_caller(void **state)
 {
     (void)state;
     run_and_check(poller, NULL, "blocked_in_poll");
+}
+
+static void frame_pointer_caller_is_stepped_through(void **state)
+{
+    (void)state;
+    assert_int_equal(pipe(pipe_fds), 0);
+    run_and_check(fp_reader, NULL, "fp_frame");
+    run_and_check(fp_reader, NULL, "fp_reader");
 }
 
 static void bogus_stack_pointer_is_an_error_or_a_short_stack_never_a_crash(void **state)
@@ -157,6 +187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thread_blocked_in_read_unwinds_to_its_caller),
         cmocka_unit_test(thread_blocked_in_poll_unwinds_to_its_caller),
+        cmocka_unit_test(frame_pointer_caller_is_stepped_through),
         cmocka_unit_test(bogus_stack_pointer_is_an_error_or_a_short_stack_never_a_crash),
         cmocka_unit_test(running_and_missing_threads_have_no_stack),
     };
