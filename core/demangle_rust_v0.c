@@ -157,9 +157,9 @@ static bool ident(struct v0 *p, const char **s, size_t *n)
 static void path(struct v0 *p, bool in_value);
 static void type(struct v0 *p);
 
-/* Runs `fn` at an earlier position (backref), then comes back. */
-static void backref(struct v0 *p, void (*fn)(struct v0 *, bool), bool arg,
-                    void (*tfn)(struct v0 *))
+/* Parses "B<offset>": runs `fn` at that earlier position (a path, type or
+ * const said before), then comes back. */
+static void backref(struct v0 *p, void (*fn)(struct v0 *, bool), bool arg)
 {
     size_t here = p->pos - 1; /* the 'B' */
     uint64_t target = base62(p);
@@ -169,12 +169,24 @@ static void backref(struct v0 *p, void (*fn)(struct v0 *, bool), bool arg,
     }
     size_t saved = p->pos;
     p->pos = (size_t)target;
-    if (fn)
-        fn(p, arg);
-    else
-        tfn(p);
+    fn(p, arg);
     p->pos = saved;
     p->depth--;
+}
+
+/* Adapters so types and consts can be backref targets too. */
+static void type_at(struct v0 *p, bool unused)
+{
+    (void)unused;
+    type(p);
+}
+
+static void konst(struct v0 *p);
+
+static void konst_at(struct v0 *p, bool unused)
+{
+    (void)unused;
+    konst(p);
 }
 
 static void generic_args(struct v0 *p);
@@ -182,18 +194,7 @@ static void generic_args(struct v0 *p);
 static void konst(struct v0 *p)
 {
     if (eat(p, 'B')) {
-        /* a const backref: print it by re-parsing there */
-        size_t here = p->pos - 1;
-        uint64_t target = base62(p);
-        if (p->bad || target >= here || ++p->depth > MAX_DEPTH) {
-            p->bad = true;
-            return;
-        }
-        size_t saved = p->pos;
-        p->pos = (size_t)target;
-        konst(p);
-        p->pos = saved;
-        p->depth--;
+        backref(p, konst_at, false);
         return;
     }
     if (eat(p, 'p')) {
@@ -377,7 +378,7 @@ static void type(struct v0 *p)
                 base62(p);
             break;
         case 'B':
-            backref(p, NULL, false, type);
+            backref(p, type_at, false);
             break;
         default:
             p->pos--; /* a path */
@@ -485,7 +486,7 @@ static void path(struct v0 *p, bool in_value)
         puts_(p, ">");
         break;
     case 'B':
-        backref(p, path, in_value, NULL);
+        backref(p, path, in_value);
         break;
     default:
         p->bad = true;
