@@ -905,6 +905,7 @@ int cg_agent_start(struct cg_agent *a)
 
 int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
 {
+    cg_uploader_stop_soon(a->uploader);
     atomic_store(&a->stopped, true);
     pthread_mutex_lock(&a->reg_lock);
     cg_threads_for_each(a->threads, disarm_slot, NULL);

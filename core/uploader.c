@@ -70,6 +70,7 @@ struct cg_uploader {
     uint64_t stop_deadline_ms;                /* guarded by lock */
     bool done;                                /* guarded by lock */
     bool flushing;                            /* guarded by lock: final flush */
+    bool stop_soon;                           /* guarded by lock: exit is coming */
 
     /* uploader-thread state */
     struct entry *queue;
@@ -270,6 +271,23 @@ static void log_recovered(struct cg_uploader *u, const char *what)
 }
 
 /* ---- waiting ---- */
+
+static bool stopping(struct cg_uploader *u)
+{
+    pthread_mutex_lock(&u->lock);
+    bool stop = u->stop || u->stop_soon;
+    pthread_mutex_unlock(&u->lock);
+    return stop;
+}
+
+void cg_uploader_stop_soon(struct cg_uploader *u)
+{
+    if (!u)
+        return;
+    pthread_mutex_lock(&u->lock);
+    u->stop_soon = true;
+    pthread_mutex_unlock(&u->lock);
+}
 
 /* Waits until `until_ms`, new work or stop.  Returns false on stop. */
 static bool wait_for_work(struct cg_uploader *u, uint64_t until_ms)
@@ -682,7 +700,8 @@ static void *uploader_main(void *arg)
                 log_failure(u, CG_LOG_WARN, err);
         }
         deliver(u, false, 0);
-        if (mono_ms() >= u->next_configure_ms)
+        /* Not when the process is exiting: the flush should be all it waits for. */
+        if (mono_ms() >= u->next_configure_ms && !stopping(u))
             configure(u, 0);
     }
     /* Final flush, bounded by the caller's deadline. */

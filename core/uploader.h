@@ -72,6 +72,10 @@ int cg_uploader_start(struct cg_uploader *u);
 void cg_uploader_submit(struct cg_uploader *u, struct cg_calltree *tree,
                         const struct cg_profile_meta *meta);
 
+/* The process is about to exit (the final report is coming): deliver
+ * what arrives, but make no more ConfigureAgent calls.  Any thread. */
+void cg_uploader_stop_soon(struct cg_uploader *u);
+
 /* Delivers what is queued until `deadline_ms` (CLOCK_MONOTONIC) and stops
  * the thread.  Returns 0, or CG_ESTATE when the thread did not finish in
  * time (it is left to die with the process). */
