@@ -407,6 +407,7 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
             a->samples_in_period += rec->weight;
         else
             a->drops_in_period += rec->weight;
+        a->drops_in_period += rec->missed;
         cg_ring_release(s->ring, rec);
         a->last_sample_ms = 0; /* set below, once per drain */
     }

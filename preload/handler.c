@@ -168,9 +168,13 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
     rec->depth = (uint16_t)depth;
     rec->key = CG_KEY_RUNNABLE;
     rec->flags = (uint8_t)flags;
-    /* Expirations the kernel merged into this signal were CPU time too. */
-    rec->weight = 1u + (uint32_t)(info->si_overrun > 0 ? info->si_overrun : 0);
-    rec->reserved = 0;
+    /* Expiries the kernel merged into this signal (the thread ran while
+     * SIGPROF was blocked or pending) were CPU time too, but spent who
+     * knows where: charging them to this PC would pile the time of a
+     * blocked stretch onto the sigprocmask that ended it.  One sample here;
+     * the rest are counted as dropped. */
+    rec->weight = 1;
+    rec->missed = (uint32_t)(info->si_overrun > 0 ? info->si_overrun : 0);
     rec->size_bytes = (uint32_t)cg_ring_record_bytes(depth);
     cg_ring_commit_sigsafe(slot->ring, rec);
     clock_gettime(CLOCK_MONOTONIC, &t1);

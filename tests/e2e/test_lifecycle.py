@@ -88,6 +88,22 @@ class Lifecycle(unittest.TestCase):
             doc = P.load(P.documents(out)[0])
             self.assertIn("burn_cpu", P.self_counts(doc))  # samples before the takeover
 
+    def test_threads_that_block_sigprof(self):
+        with P.TempDir() as out:
+            self.same_as_plain([STRESS, "sigblock"], out)
+            doc = P.load(P.documents(out)[0])
+        totals = {}
+        for frames, n in P.stacks(doc):
+            for f in set(frames):
+                totals[f] = totals.get(f, 0) + n
+        # Created while its creator blocked SIGPROF: unblocked by the
+        # wrapper, so its 0.4 CPU-s are sampled (about 40 samples).
+        self.assertGreater(totals.get("born_blocked", 0), 25, totals)
+        # The blocked stretch is not piled onto the call that unblocked it;
+        # it is counted as dropped.
+        self.assertLessEqual(P.self_counts(doc).get("pthread_sigmask", 0), 3, totals)
+        self.assertGreater(doc["debugInfo"]["droppedSamples"], 25)
+
 
 if __name__ == "__main__":
     unittest.main()
