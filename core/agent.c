@@ -111,6 +111,10 @@ struct cg_agent {
     _Atomic uint32_t svc_wall_interval_ms;
     _Atomic uint32_t svc_max_stack_depth;
     _Atomic bool svc_changed;
+    pid_t pid;                        /* the process this agent belongs to */
+    _Atomic bool exit_requested;      /* _exit: stop and flush (set sigsafe) */
+    _Atomic uint64_t stop_deadline_ns;/* CLOCK_MONOTONIC; 0: none set */
+    _Atomic bool finished;            /* the thread is done (read sigsafe) */
     struct cg_fleet fleet;            /* written once by the uploader, then */
     _Atomic bool fleet_ready;         /* published here; read by the agent */
 };
@@ -221,6 +225,7 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     pthread_condattr_destroy(&ca);
 
     make_uuid(a->fleet_id);
+    a->pid = getpid();
     if (cfg->profiling_group) {
         struct cg_uploader_options uo = {
             .pthread_create = opts->pthread_create,
@@ -855,7 +860,7 @@ static void *agent_main(void *arg)
         uint64_t wake = clock_ns(CLOCK_MONOTONIC) + drain_ns;
         if (a->wall_interval_ms && next_wall < wake)
             wake = next_wall;
-        stop = wait_until(a, wake);
+        stop = wait_until(a, wake) || atomic_load(&a->exit_requested);
         drain_all(a);
         now = clock_ns(CLOCK_MONOTONIC);
         take_service_settings(a, now, &next_report, &next_wall);
@@ -876,8 +881,24 @@ static void *agent_main(void *arg)
             next_report = now + a->reporting_interval_ms * 1000000u;
         }
     }
+    /* Stopping: from here on the uploader only flushes. */
+    cg_uploader_stop_soon(a->uploader);
+    if (atomic_load(&a->exit_requested)) {
+        /* _exit's thread could not take the registry lock itself. */
+        atomic_store(&a->stopped, true);
+        pthread_mutex_lock(&a->reg_lock);
+        cg_threads_for_each(a->threads, disarm_slot, NULL);
+        pthread_mutex_unlock(&a->reg_lock);
+    }
     drain_all(a);
     report(a, true);
+    /* The final profile is queued: deliver it in the time that is left. */
+    uint64_t deadline = atomic_load(&a->stop_deadline_ns);
+    if (a->uploader)
+        cg_uploader_stop(a->uploader, (deadline ? deadline
+                                                 : clock_ns(CLOCK_MONOTONIC) + 5000000000u) /
+                                          1000000u);
+    atomic_store(&a->finished, true);
     pthread_mutex_lock(&a->wake_lock);
     a->done = true;
     pthread_cond_broadcast(&a->wake_cond);
@@ -914,6 +935,8 @@ int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
     if (!a->thread_started)
         return 0;
     uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000u;
+    uint64_t unset = 0;
+    atomic_compare_exchange_strong(&a->stop_deadline_ns, &unset, deadline);
     struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
     pthread_mutex_lock(&a->wake_lock);
     a->stop_requested = true;
@@ -930,8 +953,25 @@ int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
     }
     pthread_join(a->thread, NULL);
     a->thread_started = false;
-    /* The final profile is queued: deliver it in the time that is left. */
-    if (a->uploader && cg_uploader_stop(a->uploader, deadline / 1000000u) != 0)
-        return CG_ESTATE;
     return 0;
+}
+
+void cg_agent_exit_flush_sigsafe(struct cg_agent *a, uint64_t timeout_ms)
+{
+    /* Only the process that owns this agent (not a vfork child sharing its
+     * memory), only while its thread runs. */
+    if (!a || getpid() != a->pid || !a->thread_started || atomic_load(&a->finished) ||
+        (pid_t)syscall(SYS_gettid) == atomic_load(&a->tid))
+        return;
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    uint64_t deadline = now + timeout_ms * 1000000u;
+    uint64_t unset = 0;
+    atomic_compare_exchange_strong(&a->stop_deadline_ns, &unset, deadline);
+    atomic_store(&a->exit_requested, true);
+    /* No lock, no condition variable: poll.  The agent thread notices the
+     * request within a drain interval (100 ms). */
+    while (!atomic_load(&a->finished) && clock_ns(CLOCK_MONOTONIC) < deadline + 200000000u) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
 }

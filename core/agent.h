@@ -66,6 +66,15 @@ int cg_agent_start(struct cg_agent *agent);
  * and the call returns CG_ESTATE; the process can still exit. */
 int cg_agent_stop(struct cg_agent *agent, uint64_t timeout_ms);
 
+/* For _exit: asks the agent thread to stop, report and flush, and waits
+ * for it at most timeout_ms (+200 ms), polling.  Async-signal-safe (atomic
+ * stores, clock_gettime, nanosleep): _exit may be called from a signal
+ * handler.  Does nothing in a vfork child (another pid), on the agent
+ * thread, or when the agent is not running.  If the agent thread cannot
+ * finish (the caller was interrupted holding a lock it needs), the wait
+ * simply times out. */
+void cg_agent_exit_flush_sigsafe(struct cg_agent *agent, uint64_t timeout_ms);
+
 /* Frees an agent whose thread was never started or has been joined.
  * NULL-safe.  A fork child never frees its parent's agent (it may be
  * mid-update): it leaks that copy on purpose. */

@@ -7,14 +7,17 @@
  *                   registers it (ring + CPU timer) and unblocks SIGPROF;
  *   sigaction/signal when the application installs its own SIGPROF
  *                   handler, the agent stands aside first;
- *   setitimer       when the application arms ITIMER_PROF, likewise.
+ *   setitimer       when the application arms ITIMER_PROF, likewise;
+ *   _exit, _Exit    the last period is reported (bounded, signal-safe)
+ *                   before the process goes: fork children of servers
+ *                   often leave this way, skipping exit() and destructors.
  *
  * What it won't do: wrap dlopen/dlclose.  glibc's dlopen finds the
  * caller's RUNPATH and $ORIGIN from its return address, so a wrapper
  * would make every plugin load look like it came from libcgagent.so.
  * Library loads are noticed through dl_iterate_phdr's dlpi_adds/subs.
  *
- * Exports: these four names, and nothing else (libcgagent.map).  The
+ * Exports: these six names, and nothing else (libcgagent.map).  The
  * version script is anonymous: a named version would stop the loader from
  * binding programs' versioned references (pthread_create@GLIBC_2.34) to us.
  */
@@ -25,6 +28,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Exported wrappers can run before any sanitizer runtime is initialised
  * (TSan's own start-up calls sigaction), so `make check` builds must not
@@ -50,6 +55,8 @@ CG_NO_SANITIZE bool cg_real_resolve(void)
         cg_real.signal = dlsym(RTLD_NEXT, "signal");
     if (!cg_real.setitimer)
         cg_real.setitimer = dlsym(RTLD_NEXT, "setitimer");
+    if (!cg_real.exit_now)
+        *(void **)&cg_real.exit_now = dlsym(RTLD_NEXT, "_exit");
     return cg_real.pthread_create && cg_real.sigaction && cg_real.signal && cg_real.setitimer;
 }
 
@@ -128,4 +135,25 @@ CG_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value,
         (value->it_value.tv_sec || value->it_value.tv_usec))
         cg_preload_app_took_signal("the application armed ITIMER_PROF");
     return cg_real.setitimer(which, value, old);
+}
+
+/* Both names: programs call either, and glibc's own internal calls (from
+ * exit(), posix_spawn children) do not come through here. */
+static __attribute__((noreturn)) CG_NO_SANITIZE void exit_after_flush(int status)
+{
+    cg_preload_before_exit_sigsafe();
+    if (cg_real.exit_now)
+        cg_real.exit_now(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+CG_EXPORT void _exit(int status)
+{
+    exit_after_flush(status);
+}
+
+CG_EXPORT void _Exit(int status)
+{
+    exit_after_flush(status);
 }

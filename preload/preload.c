@@ -257,6 +257,13 @@ out:
     errno = saved_errno;
 }
 
+void cg_preload_before_exit_sigsafe(void)
+{
+    int saved_errno = errno;
+    cg_agent_exit_flush_sigsafe(atomic_load(&cg_preload_agent), EXIT_FLUSH_TIMEOUT_MS);
+    errno = saved_errno;
+}
+
 __attribute__((destructor)) static void cgagent_fini(void)
 {
     int saved_errno = errno;

@@ -29,12 +29,17 @@ struct cg_real_fns {
     int (*sigaction)(int, const struct sigaction *, struct sigaction *);
     sighandler_t (*signal)(int, sighandler_t);
     int (*setitimer)(int, const struct itimerval *, struct itimerval *);
+    void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
 };
 extern struct cg_real_fns cg_real;
 
 /* Resolves cg_real once; safe to call from any wrapper before the
  * constructor ran.  Returns false if a function cannot be found. */
 bool cg_real_resolve(void);
+
+/* _exit and _Exit: flush the agent (bounded), then exit.  Async-signal-
+ * safe.  Defined in preload.c. */
+void cg_preload_before_exit_sigsafe(void);
 
 /* The process's agent, NULL when standing down. */
 extern _Atomic(struct cg_agent *) cg_preload_agent;

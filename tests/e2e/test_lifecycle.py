@@ -104,6 +104,17 @@ class Lifecycle(unittest.TestCase):
         self.assertLessEqual(P.self_counts(doc).get("pthread_sigmask", 0), 3, totals)
         self.assertGreater(doc["debugInfo"]["droppedSamples"], 25)
 
+    def test_leaving_through_exit_without_handlers_still_reports(self):
+        # _exit skips exit() and destructors; fork children of servers often
+        # leave that way.  A vfork child's _exit must not disturb the parent.
+        with P.TempDir() as out:
+            self.same_as_plain([STRESS, "fastexit"], out)
+            docs = [P.load(p) for p in P.documents(out)]
+        self.assertEqual(len(docs), 2, "the fork child and the parent")
+        for doc in docs:
+            # 0.3 CPU-s each, about 30 samples, nearly all in burn_cpu.
+            self.assertGreater(P.self_counts(doc).get("burn_cpu", 0), 15, P.self_counts(doc))
+
 
 if __name__ == "__main__":
     unittest.main()

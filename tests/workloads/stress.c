@@ -15,6 +15,9 @@
  *                           another burns CPU: samples land inside malloc
  *   stress dlopen N         dlopen/dlsym/dlclose libm N times while a
  *                           thread burns CPU
+ *   stress fastexit         a vfork child leaves at once through _exit; then a
+ *                           fork child and the parent burn CPU and leave
+ *                           through _exit (no exit handlers)
  *   stress sigblock         one thread burns CPU with SIGPROF blocked, then
  *                           unblocked; another is created while its creator
  *                           blocks SIGPROF
@@ -336,10 +339,54 @@ static int sigblock_mode(void)
     return 0;
 }
 
+/* fastexit: a fork child and then the parent leave through _exit, which
+ * skips exit handlers and destructors (the way many server children go). */
+static __attribute__((noinline)) void child_work(void)
+{
+    burn_cpu(0.3);
+}
+
+static __attribute__((noinline)) void parent_work(void)
+{
+    burn_cpu(0.3);
+}
+
+static int fastexit_mode(void)
+{
+    /* A vfork child shares our memory: _exit there must not touch the
+     * parent's agent. */
+    pid_t v = vfork();
+    if (v < 0)
+        fail("vfork");
+    if (v == 0)
+        _exit(3);
+    int vstatus;
+    if (waitpid(v, &vstatus, 0) != v || !WIFEXITED(vstatus) || WEXITSTATUS(vstatus) != 3) {
+        printf("stress fastexit: FAILED: vfork child status %d\n", vstatus);
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork");
+    if (pid == 0) {
+        child_work();
+        _exit(7);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 7) {
+        printf("stress fastexit: FAILED: child status %d\n", status);
+        return 1;
+    }
+    parent_work();
+    printf("stress fastexit: ok\n");
+    fflush(stdout);
+    _exit(0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: stress prefork N | eintr S | malloc S | dlopen N | sigprof | sigblock\n");
+        fprintf(stderr, "usage: stress prefork N | eintr S | malloc S | dlopen N | sigprof | sigblock | fastexit\n");
         return 2;
     }
     const char *m = argv[1];
@@ -356,6 +403,8 @@ int main(int argc, char **argv)
         return sigprof_mode();
     if (strcmp(m, "sigblock") == 0)
         return sigblock_mode();
+    if (strcmp(m, "fastexit") == 0)
+        return fastexit_mode();
     fprintf(stderr, "stress: unknown mode %s\n", m);
     return 2;
 }
