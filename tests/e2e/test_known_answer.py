@@ -5,6 +5,7 @@ tests/workloads/known_answer.c burns CPU in a fixed ratio: busy_a:busy_b =
 route_two.  It is built without frame pointers and its leaves are static.
 """
 import os
+import shutil
 import unittest
 
 from e2e import profiles as P
@@ -117,6 +118,40 @@ class KnownAnswer(unittest.TestCase):
         top = max(prof["samples"], key=lambda s: s[1][0])
         self.assertEqual(top[0][0], "leaf_beta")
         self.assertEqual(top[0][1], "route_two")
+
+    @unittest.skipUnless(shutil.which("protoc"), "protoc is not installed")
+    def test_pprof_decoded_by_protoc_has_the_same_totals(self):
+        # Google's own protobuf decoder, with the part of pprof's
+        # profile.proto that holds the samples and their types.
+        import gzip
+        import re
+        import subprocess
+        import tempfile
+        schema = (
+            'syntax = "proto3";\n'
+            "message ValueType { int64 type = 1; int64 unit = 2; }\n"
+            "message Sample { repeated uint64 location_id = 1; repeated int64 value = 2; }\n"
+            "message Profile { repeated ValueType sample_type = 1; repeated Sample sample = 2;\n"
+            "  repeated string string_table = 6; }\n")
+        gz = self.docs[0][:-len(".json")] + ".pb.gz"
+        with gzip.open(gz, "rb") as f:
+            raw = f.read()
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "profile.proto"), "w") as f:
+                f.write(schema)
+            r = subprocess.run(["protoc", "--proto_path", tmp, "--decode=Profile",
+                                "profile.proto"], input=raw, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = r.stdout.decode()
+        strings = re.findall(r'^string_table: "(.*)"$', text, re.M)
+        types = [strings[int(t)] for t in
+                 re.findall(r"sample_type \{\s*type: (\d+)", text)]
+        totals = [0] * len(types)
+        for block in re.findall(r"sample \{(.*?)\}", text, re.S):
+            for i, v in enumerate(re.findall(r"value: (\d+)", block)):
+                totals[i] += int(v)
+        self.assertEqual(dict(zip(types, totals)),
+                         {"RUNNABLE": P.total(self.doc), "WAITING": P.total(self.doc, "WAITING")})
 
     def test_folded_output_sums_to_the_total(self):
         folded = self.docs[0][:-len(".json")] + ".folded"
