@@ -42,4 +42,6 @@ run() {
 run known_answer "$BUILD/workloads/known_answer" 0.3
 run thread_churn "$BUILD/workloads/thread_churn" 2000
 run fork_exec sh -c "$BUILD/workloads/known_answer 0.05 >/dev/null; perl -e 'fork or exit 3; wait; exit((\$? >> 8) - 3)'"
+run sigblock "$BUILD/workloads/stress" sigblock
+run fastexit "$BUILD/workloads/stress" fastexit
 exit $fail
