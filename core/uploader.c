@@ -425,12 +425,6 @@ static bool setup(struct cg_uploader *u)
     if (u->setup_failed)
         return false;
     char err[1024];
-    if (cg_fleet_detect(&u->fleet)) {
-        u->fleet_detected = true;
-        snprintf(u->fleet_id, sizeof(u->fleet_id), "%s", cg_fleet_instance_id(&u->fleet));
-        if (u->opts.set_fleet)
-            u->opts.set_fleet(u->opts.apply_ctx, &u->fleet);
-    }
     char *region = u->region ? strdup(u->region) : cg_chain_default_region(NULL, NULL, NULL);
     if (!region) {
         CG_ERROR("CodeGuru Profiler: no region for profiling group %s: set "
@@ -663,10 +657,24 @@ static void deliver(struct cg_uploader *u, bool final, uint64_t deadline_ms)
 
 /* ---- the thread ---- */
 
+/* First thing on the thread (before the random delay, which is for the
+ * service's sake): link-local metadata answers in milliseconds, and the
+ * earlier the agent knows, the more of its documents say where they ran. */
+static void detect_fleet(struct cg_uploader *u)
+{
+    if (!cg_fleet_detect(&u->fleet))
+        return;
+    u->fleet_detected = true;
+    snprintf(u->fleet_id, sizeof(u->fleet_id), "%s", cg_fleet_instance_id(&u->fleet));
+    if (u->opts.set_fleet)
+        u->opts.set_fleet(u->opts.apply_ctx, &u->fleet);
+}
+
 static void *uploader_main(void *arg)
 {
     struct cg_uploader *u = arg;
     atomic_store(&u->tid, (pid_t)syscall(SYS_gettid));
+    detect_fleet(u);
     uint64_t max_delay = u->opts.initial_delay_max_ms ? u->opts.initial_delay_max_ms : 1000;
     uint32_t r = 0;
     if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))

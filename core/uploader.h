@@ -5,8 +5,8 @@
  *
  * The agent thread hands over each period's call tree (cg_uploader_submit,
  * never blocks on I/O).  The uploader thread:
- *   - at start (after a random delay of up to a second), detects EC2 or
- *     ECS/Fargate for fleetInfo (fleet.h), builds the credential chain
+ *   - at start detects EC2 or ECS/Fargate for fleetInfo (fleet.h), then,
+ *     after a random delay of up to a second, builds the credential chain
  *     (sts/chain.h) and calls ConfigureAgent; again after
  *     every report, or every period while the service is unreachable or
  *     the group is misconfigured;

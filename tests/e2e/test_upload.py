@@ -154,15 +154,17 @@ class FleetInfo(UploadTestCase):
         return [r.json() for r in self.emu.requests("codeguru", "ConfigureAgent")]
 
     def test_ec2_instance(self):
-        proc = self.run_workload("0.3", AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="300000")
-        self.assert_host_unharmed(proc, "0.3")
+        proc = self.run_workload("0.5", AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="300000")
+        self.assert_host_unharmed(proc, "0.5")
         imds = self.emu.imds.config
         fleet = self.accepted()[0].document["agentMetadata"]["fleetInfo"]
         self.assertEqual(fleet, {"computeType": "aws_ec2_instance",
                                  "hostName": imds["local_hostname"],
                                  "hostType": imds["instance_type"]})
         self.assertEqual(self.configure_bodies()[0]["fleetInstanceId"], imds["local_hostname"])
-        # The local sink's document says the same.
+        # The local sink's document says the same (detection is the upload
+        # thread's first act; a process much shorter than a second could
+        # write its one local document before it is done).
         local = profiles.load(profiles.documents(self.out)[-1])
         self.assertEqual(local["agentMetadata"]["fleetInfo"], fleet)
 
