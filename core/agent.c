@@ -232,6 +232,7 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
             .fleet_id = a->fleet_id,
             .apply = apply_service_settings,
             .set_fleet = set_fleet,
+            .local_sink = cfg->output_dir != NULL,
             .apply_ctx = a,
         };
         if (!(a->uploader = cg_uploader_new(cfg, &uo)))

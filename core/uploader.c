@@ -77,6 +77,7 @@ struct cg_uploader {
     struct cg_cred_cache *creds;
     struct cg_codeguru *cg;
     bool setup_failed;
+    bool gave_up;                /* setup failed for good: queue discarded */
     struct cg_fleet fleet;
     bool fleet_detected;
     bool configured;
@@ -574,6 +575,22 @@ static char *encode(struct cg_uploader *u, struct entry *e, size_t *len)
 /* Posts queued entries, oldest first, until one fails. */
 static void deliver(struct cg_uploader *u, bool final, uint64_t deadline_ms)
 {
+    if (u->setup_failed) {
+        /* Said once already (setup): nothing can be sent from this process.
+         * Sampling goes on only for the local sink. */
+        if (!u->gave_up) {
+            u->gave_up = true;
+            if (!u->opts.local_sink)
+                pause_profiling(u);
+        }
+        while (u->queue) {
+            struct entry *e = u->queue;
+            u->queue = e->next;
+            entry_free(e);
+        }
+        atomic_store(&u->queue_bytes, 0);
+        return;
+    }
     enforce_budget(u);
     if (u->service_says_no) {
         /* The service does not want profiles from this group now; the

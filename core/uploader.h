@@ -60,6 +60,8 @@ struct cg_uploader_options {
     void (*set_fleet)(void *ctx, const struct cg_fleet *f);
     void *apply_ctx;
     uint64_t initial_delay_max_ms;        /* 0: 1000 */
+    bool local_sink;                      /* profiles are also written locally: keep
+                                             sampling even if uploading cannot work */
 };
 
 /* Returns NULL when cfg has no profiling group (nothing to do), or on
