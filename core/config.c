@@ -57,6 +57,7 @@ static const struct setting settings[] = {
     {"CGAGENT_MEMORY_LIMIT_MB", "memory_limit_mb", K_U32, F(memory_limit_mb), 4, 65536, 0},
     {"CGAGENT_LOG", "log_level", K_LOGLEVEL, F(log_level), 0, 0, 0},
     {"CGAGENT_LOG_FILE", "log_file", K_STR, F(log_file), 1, 4096, 0},
+    {"CGAGENT_PROFILE_GO", "profile_go", K_BOOL, F(profile_go), 0, 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

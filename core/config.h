@@ -43,6 +43,7 @@ struct cg_config {
     char *log_file;
     char *config_path;          /* file actually read, NULL if none */
     char *program_name;         /* basename of the executable */
+    bool profile_go;            /* profile Go programs anyway (their runtime owns signals) */
 
     /* Which fields the user set (env or file): the service must not
      * override them. */

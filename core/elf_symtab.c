@@ -272,3 +272,26 @@ size_t cg_elf_symtab_bytes(const struct cg_elf_symtab *t)
 {
     return sizeof(*t) + t->cap * sizeof(*t->syms) + t->pool_cap;
 }
+
+bool cg_elf_has_section(const char *path, const char *name)
+{
+    if (!elf_init())
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool found = false;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t shstrndx;
+    if (elf && elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn && !found; scn = elf_nextscn(elf, scn)) {
+            GElf_Shdr sh;
+            const char *n;
+            if (gelf_getshdr(scn, &sh) && (n = elf_strptr(elf, shstrndx, sh.sh_name)))
+                found = strcmp(n, name) == 0;
+        }
+    }
+    elf_end(elf);
+    close(fd);
+    return found;
+}

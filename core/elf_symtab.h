@@ -15,6 +15,7 @@
 #ifndef CG_ELF_SYMTAB_H
 #define CG_ELF_SYMTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,10 @@ struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_s
 struct cg_elf_symtab *cg_elf_symtab_load_mem(const void *image, size_t len);
 
 void cg_elf_symtab_free(struct cg_elf_symtab *t);
+
+/* True when the ELF file at `path` has a section called `name` (e.g. Go's
+ * ".go.buildinfo").  Reads only the section headers. */
+bool cg_elf_has_section(const char *path, const char *name);
 
 /* The raw (mangled) name of the function containing `vaddr` (an ELF
  * virtual address: runtime address minus load bias) and its start.

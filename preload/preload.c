@@ -27,6 +27,7 @@
 #include "core/agent.h"
 #include "core/config.h"
 #include "core/cpu_timer.h"
+#include "core/elf_symtab.h"
 #include "core/log.h"
 #include "core/threads.h"
 
@@ -159,6 +160,11 @@ static const char *stand_down_reason(void)
 {
     if (getauxval(AT_SECURE))
         return "setuid/setgid process";
+    /* Go's runtime owns its signals (it installs a SIGPROF handler of its
+     * own at start and has its own profiler): stay out unless asked. */
+    if (!g_cfg.profile_go && cg_elf_has_section("/proc/self/exe", ".go.buildinfo"))
+        return "a Go program (its runtime owns the signals; CGAGENT_PROFILE_GO=true "
+               "profiles it anyway)";
     if (!g_cfg.enabled)
         return "disabled by configuration";
     if (!g_cfg.profiling_group && !g_cfg.output_dir)
@@ -218,7 +224,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     const char *why = stand_down_reason();
     if (why) {
         /* Disabled or unconfigured is a choice, not a problem. */
-        if (getauxval(AT_SECURE) || !g_cfg.enabled ||
+        if (getauxval(AT_SECURE) || !g_cfg.enabled || strncmp(why, "a Go program", 12) == 0 ||
             (!g_cfg.profiling_group && !g_cfg.output_dir))
             CG_INFO("%s: the agent stays off", why);
         else

@@ -4,6 +4,7 @@ Each program checks its own correctness and exits 0; under the agent its
 exit status and output must be unchanged, and the profiles must make sense.
 """
 import os
+import subprocess
 import unittest
 
 from e2e import profiles as P
@@ -114,6 +115,26 @@ class Lifecycle(unittest.TestCase):
         for doc in docs:
             # 0.3 CPU-s each, about 30 samples, nearly all in burn_cpu.
             self.assertGreater(P.self_counts(doc).get("burn_cpu", 0), 15, P.self_counts(doc))
+
+    def test_go_programs_are_left_alone_unless_asked(self):
+        # A Go binary is recognised by its .go.buildinfo section; give one
+        # to a copy of a C workload (no Go toolchain needed).
+        with P.TempDir() as tmp:
+            info = os.path.join(tmp, "buildinfo")
+            with open(info, "wb") as f:
+                f.write(b"\xff Go buildinf:\x08\x02")
+            fake = os.path.join(tmp, "gofake")
+            r = subprocess.run(["objcopy", "--add-section", ".go.buildinfo=" + info, KNOWN, fake],
+                               capture_output=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = os.path.join(tmp, "out")
+            prof = self.same_as_plain([fake, "0.1"], out, CGAGENT_LOG="info")
+            self.assertFalse(os.path.exists(out) and os.listdir(out), "Go program profiled")
+            lines = prof.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("a Go program", lines[0])
+            self.same_as_plain([fake, "0.1"], out, CGAGENT_PROFILE_GO="true")
+            self.assertEqual(len(P.documents(out)), 1)
 
 
 if __name__ == "__main__":
