@@ -7,6 +7,12 @@
  * CPUCLOCK_SCHED counts CPU time at nanosecond resolution; expiries still
  * only happen on the scheduler tick, so rates above CONFIG_HZ are capped
  * by the kernel (the caller logs that).
+ *
+ * The tick rate comes from the kernel itself: the resolution of the
+ * *_COARSE clocks is one tick (TICK_NSEC, kernel/time/posix-timers.c),
+ * which works in containers without /proc/config.gz or /boot.  The kernel
+ * config is the fallback.  clock_getres() of a CPU clock says 1 ns and
+ * sysconf(_SC_CLK_TCK) is USER_HZ (always 100): neither is the tick.
  */
 #include "core/cpu_timer.h"
 
@@ -127,8 +133,24 @@ static uint32_t hz_from(const char *path)
     return hz;
 }
 
+uint32_t cg_cpu_timer_hz_from_tick_ns(uint64_t tick_ns)
+{
+    /* TICK_NSEC is 1e9/HZ rounded to nearest, so rounding back is exact
+     * for every HZ the kernel offers (100, 250, 300, 1000, ...). */
+    if (tick_ns == 0 || tick_ns > 1000000000ull)
+        return 0;
+    uint64_t hz = (1000000000ull + tick_ns / 2) / tick_ns;
+    return hz >= 24 && hz <= 10000 ? (uint32_t)hz : 0;
+}
+
 uint32_t cg_cpu_timer_kernel_hz(void)
 {
+    struct timespec res;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 && res.tv_sec == 0) {
+        uint32_t hz = cg_cpu_timer_hz_from_tick_ns((uint64_t)res.tv_nsec);
+        if (hz)
+            return hz;
+    }
     uint32_t hz = hz_from("/proc/config.gz");
     if (!hz) {
         struct utsname u;

@@ -37,9 +37,15 @@ int cg_cpu_timer_delete(int timer_id);
 
 /* The kernel's tick rate (CONFIG_HZ), which is the most expiries per
  * second a thread CPU-clock timer can deliver: the kernel checks these
- * timers on the scheduler tick.  Read from /proc/config.gz or
- * /boot/config-RELEASE; 0 when neither says. */
+ * timers on the scheduler tick.  From the resolution of
+ * CLOCK_MONOTONIC_COARSE (one tick), else /proc/config.gz or
+ * /boot/config-RELEASE; 0 when none says.  Not signal-safe (the fallback
+ * allocates). */
 uint32_t cg_cpu_timer_kernel_hz(void);
+
+/* The tick rate whose tick is `tick_ns` long (rounded), or 0 when that is
+ * no plausible tick (outside 24..10000 Hz). */
+uint32_t cg_cpu_timer_hz_from_tick_ns(uint64_t tick_ns);
 
 /* Parses CONFIG_HZ out of kernel config text; 0 when absent (tests). */
 uint32_t cg_cpu_timer_parse_config_hz(const char *text, size_t len);

@@ -210,8 +210,8 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
 
     /* Thread CPU-clock timers fire at most once per kernel tick: above
      * CONFIG_HZ the extra rate would only be an illusion in sampleWeights.
-     * The default (100) is within every kernel's tick rate, so the kernel
-     * config is read only when more is asked for. */
+     * The default (100) is within every kernel's tick rate, so the tick is
+     * looked up only when more is asked for. */
     if (g_cfg.cpu_hz > 100) {
         uint32_t hz = cg_cpu_timer_kernel_hz();
         if (hz && g_cfg.cpu_hz > hz) {

@@ -59,6 +59,84 @@ static __attribute__((noinline)) void *fp_reader(void *arg)
     return NULL;
 }
 
+/* Frame-pointer code, DWARF-only code, frame-pointer code again. */
+static __attribute__((noinline, optimize("no-omit-frame-pointer"))) void fp_inner(void)
+{
+    volatile char locals[40];
+    locals[0] = 1;
+    blocked_in_read();
+    __asm__ volatile("" ::: "memory");
+    locals[1] = locals[0];
+}
+
+static __attribute__((noinline, optimize("omit-frame-pointer"))) void nofp_mid(void)
+{
+    volatile char locals[120];
+    locals[0] = 1;
+    fp_inner();
+    __asm__ volatile("" ::: "memory");
+    locals[1] = locals[0];
+}
+
+static __attribute__((noinline, optimize("no-omit-frame-pointer"))) void fp_outer(void)
+{
+    volatile char locals[72];
+    locals[0] = 1;
+    nofp_mid();
+    __asm__ volatile("" ::: "memory");
+    locals[1] = locals[0];
+}
+
+static __attribute__((noinline)) void *mixed_reader(void *arg)
+{
+    (void)arg;
+    target_tid = (pid_t)syscall(SYS_gettid);
+    fp_outer();
+    __asm__ volatile("" ::: "memory");
+    return NULL;
+}
+
+/* A decoy frame record in a frame-pointer function's locals, below its
+ * real one: a "saved RBP" further up this stack and a return address just
+ * after a call, in another function (decoy_source).  Only the record the
+ * decoy points at gives it away: it is empty. */
+static __attribute__((noinline)) uint64_t where_called_from(void)
+{
+    return (uint64_t)(uintptr_t)__builtin_return_address(0);
+}
+
+static __attribute__((noinline)) uint64_t decoy_source(void)
+{
+    uint64_t ret = where_called_from();
+    __asm__ volatile("" : "+r"(ret) :: "memory");
+    return ret;
+}
+
+static __attribute__((noinline, optimize("no-omit-frame-pointer"))) void
+fp_decoy(volatile uint64_t *up, uint64_t ret)
+{
+    volatile uint64_t fake[16];
+    for (int i = 0; i < 16; i += 2) {
+        fake[i] = (uint64_t)(uintptr_t)up;
+        fake[i + 1] = ret;
+    }
+    blocked_in_read();
+    __asm__ volatile("" ::: "memory");
+    fake[0] = fake[1];
+}
+
+static __attribute__((noinline)) void *decoy_reader(void *arg)
+{
+    (void)arg;
+    volatile uint64_t up[2] = {0, 0};
+    uint64_t ret = decoy_source();
+    target_tid = (pid_t)syscall(SYS_gettid);
+    fp_decoy(up, ret);
+    __asm__ volatile("" ::: "memory");
+    up[0] = up[1];
+    return NULL;
+}
+
 static void *reader(void *arg)
 {
     pthread_setname_np(pthread_self(), (const char *)arg);
@@ -87,22 +165,48 @@ static int wait_blocked(pid_t tid, struct cg_wall_state *st)
     return -1;
 }
 
-/* True if one of pcs (return addresses, looked up at pc - 1) is in the
- * function called `name`. */
-static int stack_has(const uint64_t *pcs, size_t n, const char *name)
+/* Names the frames (return addresses are looked up at pc - 1). */
+static void name_frames(const uint64_t *pcs, size_t n, char names[][64])
 {
     struct cg_symbolizer *sym = cg_symbolizer_new(NULL);
-    int found = 0;
-    for (size_t i = 0; i < n && !found; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct cg_symbol s;
         cg_symbolizer_resolve(sym, (uintptr_t)(pcs[i] - (i ? 1 : 0)), &s);
-        found = strcmp(s.name, name) == 0;
+        snprintf(names[i], 64, "%s", s.name ? s.name : "?");
     }
     cg_symbolizer_free(sym);
-    return found;
 }
 
-static void run_and_check(void *(*fn)(void *), void *arg, const char *expect_fn)
+/* True if `want` (NULL-terminated) appears as consecutive frames. */
+static int has_run(char names[][64], size_t n, const char *const *want)
+{
+    size_t k = 0;
+    while (want[k])
+        k++;
+    for (size_t i = 0; i + k <= n; i++) {
+        size_t j = 0;
+        while (j < k && strcmp(names[i + j], want[j]) == 0)
+            j++;
+        if (j == k)
+            return 1;
+    }
+    return 0;
+}
+
+/* A whole thread stack ends in glibc's thread start (start_thread, then
+ * clone3 or clone). */
+static int reaches_thread_root(char names[][64], size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], "start_thread") == 0 || strstr(names[i], "clone"))
+            return 1;
+    return 0;
+}
+
+/* Starts fn on a thread, waits until it blocks, unwinds it and checks that
+ * `want` (innermost first) appears in order, with nothing between, and that
+ * the stack goes on to the thread's root. */
+static void run_and_check(void *(*fn)(void *), void *arg, const char *const *want)
 {
     /* Under sanitizers read/poll go through interceptors built with frame
      * pointers: the frame-pointer recovery is what reaches the caller. */
@@ -119,19 +223,14 @@ static void run_and_check(void *(*fn)(void *), void *arg, const char *expect_fn)
     uint64_t pcs[128];
     size_t depth = 0;
     assert_int_equal(cg_wall_unwind(w, &st, pcs, 128, &depth), 0);
-    assert_true(depth >= 3);
-    if (!stack_has(pcs, depth, expect_fn)) {
-        /* Say what was found instead. */
-        struct cg_symbolizer *sym = cg_symbolizer_new(NULL);
-        for (size_t i = 0; i < depth; i++) {
-            struct cg_symbol s;
-            cg_symbolizer_resolve(sym, (uintptr_t)(pcs[i] - (i ? 1 : 0)), &s);
-            print_message("  frame %zu: %s (looking for %s)\n", i, s.name, expect_fn);
-        }
-        cg_symbolizer_free(sym);
-        fail();
+    static char names[128][64];
+    name_frames(pcs, depth, names);
+    if (depth < 3 || !has_run(names, depth, want) || !reaches_thread_root(names, depth)) {
+        for (size_t i = 0; i < depth; i++) /* say what was found instead */
+            print_message("  frame %zu: %s\n", i, names[i]);
+        fail_msg("expected %s ... %s, then the thread's root", want[0], want[1]);
     }
-    if (fn == reader || fn == fp_reader)
+    if (fn != poller)
         assert_int_equal(write(pipe_fds[1], "x", 1), 1);
     pthread_join(t, NULL);
     assert_int_equal(eintr_seen, 0); /* nobody interrupted it */
@@ -141,22 +240,37 @@ static void run_and_check(void *(*fn)(void *), void *arg, const char *expect_fn)
 static void thread_blocked_in_read_unwinds_to_its_caller(void **state)
 {
     (void)state;
-    assert_int_equal(pipe(pipe_fds), 0);
-    run_and_check(reader, "a) b (c", "blocked_in_read");
+    static const char *const want[] = {"blocked_in_read", "reader", NULL};
+    run_and_check(reader, "a) b (c", want);
 }
 
 static void thread_blocked_in_poll_unwinds_to_its_caller(void **state)
 {
     (void)state;
-    run_and_check(poller, NULL, "blocked_in_poll");
+    static const char *const want[] = {"blocked_in_poll", "poller", NULL};
+    run_and_check(poller, NULL, want);
 }
 
-static void frame_pointer_caller_is_stepped_through(void **state)
+static void frame_pointer_caller_is_stepped_through_to_the_thread_root(void **state)
 {
     (void)state;
-    assert_int_equal(pipe(pipe_fds), 0);
-    run_and_check(fp_reader, NULL, "fp_frame");
-    run_and_check(fp_reader, NULL, "fp_reader");
+    static const char *const want[] = {"blocked_in_read", "fp_frame", "fp_reader", NULL};
+    run_and_check(fp_reader, NULL, want);
+}
+
+static void frame_pointer_and_dwarf_frames_mixed_give_the_whole_stack(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"blocked_in_read", "fp_inner", "nofp_mid", "fp_outer",
+                                       "mixed_reader", NULL};
+    run_and_check(mixed_reader, NULL, want);
+}
+
+static void decoy_frame_record_in_locals_is_refused(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"blocked_in_read", "fp_decoy", "decoy_reader", NULL};
+    run_and_check(decoy_reader, NULL, want);
 }
 
 static void bogus_stack_pointer_is_an_error_or_a_short_stack_never_a_crash(void **state)
@@ -182,14 +296,30 @@ static void running_and_missing_threads_have_no_stack(void **state)
     assert_int_equal(cg_wall_read_state(999999999, &st), CG_ENOTFOUND);
 }
 
+static int open_pipe(void **state)
+{
+    (void)state;
+    return pipe(pipe_fds);
+}
+
+static int close_pipe(void **state)
+{
+    (void)state;
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thread_blocked_in_read_unwinds_to_its_caller),
         cmocka_unit_test(thread_blocked_in_poll_unwinds_to_its_caller),
-        cmocka_unit_test(frame_pointer_caller_is_stepped_through),
+        cmocka_unit_test(frame_pointer_caller_is_stepped_through_to_the_thread_root),
+        cmocka_unit_test(frame_pointer_and_dwarf_frames_mixed_give_the_whole_stack),
+        cmocka_unit_test(decoy_frame_record_in_locals_is_refused),
         cmocka_unit_test(bogus_stack_pointer_is_an_error_or_a_short_stack_never_a_crash),
         cmocka_unit_test(running_and_missing_threads_have_no_stack),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, open_pipe, close_pipe);
 }
