@@ -6,7 +6,8 @@
  * C++ runtime into a process that did not have one.  A legacy Rust symbol
  * is an Itanium-style nested name whose last part is "h" + 16 hex digits;
  * after C++ demangling that is "::h0123456789abcdef", which we cut, then
- * decode Rust's escapes ($LT$ → <, $u20$ → ' ', .. → ::).
+ * decode Rust's escapes ($LT$ → <, $u20$ → ' ', .. → ::).  Rust v0 names
+ * ("_R...") go to our own parser, demangle_rust_v0.c.
  */
 #include "core/demangle.h"
 
