@@ -9,8 +9,9 @@
  * valid across refreshes and demangling happens once per symbol.
  *
  * PCs in no module are looked up in the process's JIT perf map
- * (core/perfmap.h), else "[unknown]".  What it won't do: run in a signal
- * handler or read DWARF line tables.
+ * (core/perfmap.h): a name found there is copied into the interner and
+ * reported with the file "[jit]"; else "[unknown]".  What it won't do: run
+ * in a signal handler or read DWARF line tables.
  */
 #include "core/symbolizer.h"
 
@@ -56,6 +57,7 @@ struct cg_symbolizer {
     size_t cache_size, cache_used, cache_max;
     struct cg_strpool *strs; /* names and paths handed out */
     struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
+    const char *jit_file;    /* interned "[jit]" */
     char *debug_root;
     uint64_t last_auto_refresh_ns;
 };
@@ -295,10 +297,14 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
          * lives in anonymous memory; its writer may name it in a perf map.
          * Not cached: JIT memory is reused for other code. */
         if (!s->jit)
-            s->jit = cg_perfmap_new(getpid(), NULL, s->strs);
+            s->jit = cg_perfmap_new(getpid(), NULL);
+        if (!s->jit_file)
+            s->jit_file = intern(s, "[jit]");
         const char *jit = s->jit ? cg_perfmap_lookup(s->jit, pc) : NULL;
-        out->name = jit ? jit : "[unknown]";
-        out->file = NULL;
+        /* The map's names live until its next lookup: keep a copy. */
+        const char *name = jit && s->jit_file ? intern(s, jit) : NULL;
+        out->name = name ? name : "[unknown]";
+        out->file = name ? s->jit_file : NULL;
         return 1;
     }
     if (!m->tried)
@@ -366,7 +372,7 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
 size_t cg_symbolizer_bytes(const struct cg_symbolizer *s)
 {
     size_t n = sizeof(*s) + s->cache_size * sizeof(*s->cache) + cg_strpool_bytes(s->strs) +
-               s->n_mods * sizeof(*s->mods);
+               s->n_mods * sizeof(*s->mods) + (s->jit ? cg_perfmap_bytes(s->jit) : 0);
     for (size_t i = 0; i < s->n_mods; i++)
         if (s->mods[i].syms)
             n += cg_elf_symtab_bytes(s->mods[i].syms);

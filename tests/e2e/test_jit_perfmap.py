@@ -1,6 +1,7 @@
 """JIT code named through /tmp/perf-PID.map: a Node.js script run with
 --perf-basic-prof under the agent shows its hot JavaScript function by
-name (issue 6)."""
+name, with the file "[jit]", on stacks that reach back through the JIT
+frames to main (issue 6)."""
 import os
 import shutil
 import tempfile
@@ -37,7 +38,8 @@ class NodeJit(unittest.TestCase):
             self.assertEqual(r.returncode, plain.returncode, r.stderr)
             self.assertEqual(r.stdout, plain.stdout)
             leaves = {}
-            total = 0
+            total = through = 0
+            files = set()
             for path in P.documents(out):
                 doc = P.load(path)
                 pid = doc["debugInfo"]["processId"]
@@ -46,6 +48,13 @@ class NodeJit(unittest.TestCase):
                 for frames, count in P.stacks(doc, "RUNNABLE"):
                     leaves[frames[-1]] = leaves.get(frames[-1], 0) + count
                     total += count
+                    # The handler's unwinder walks through JIT frames (V8
+                    # keeps frame pointers) back into node's own C++ code.
+                    if ("hotLoopForProfiler" in frames[-1] and "Builtins_JSEntry" in frames
+                            and any("main" in f for f in frames[:4])):
+                        through += count
+                files |= {f for (name, f) in P.self_counts_by_file(doc)
+                          if "hotLoopForProfiler" in name}
             hot = sum(n for name, n in leaves.items() if "hotLoopForProfiler" in name)
             self.assertGreater(total, 100)
             # Nearly all CPU is in the one JIT-compiled function.
@@ -53,6 +62,8 @@ class NodeJit(unittest.TestCase):
             for name in leaves:
                 if "hotLoopForProfiler" in name:
                     self.assertIn(script, name)  # V8 names the script and line
+            self.assertEqual(files, {"[jit]"})
+            self.assertGreater(through / hot, 0.5)
 
 
 if __name__ == "__main__":
