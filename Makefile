@@ -100,9 +100,12 @@ $(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/libcgagent.map
 $(CLI): $(CLI_OBJ) $(CORE_A)
 	$(call say,LD,$@)$(CC) -o $@ $(CLI_OBJ) $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)
 
+# Unit tests find their data (tests/data/) by absolute path, so a test
+# binary runs from any directory and never looks outside the repository.
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_A) $(LDFLAGS) \
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -DCG_TEST_DATA_DIR='"$(CURDIR)/tests/data"' \
+	    -o $@ $< $(CORE_A) $(LDFLAGS) \
 	    $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Workloads are the programs we profile in tests: built the way users build

@@ -3,6 +3,7 @@
 
 Suites:
   unit         each binary in BUILD/tests/ (cmocka), one per tests/unit/*_test.c
+  repo         tests/repo/test_*.py (the repository itself: self-contained)
   emulator     tests/emulator/test_*.py  (the AWS emulator's own tests)
   integration  tests/integration/test_*.py (C code against the emulator)
   e2e          tests/e2e/test_*.py (real programs under LD_PRELOAD)
@@ -20,7 +21,7 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY_SUITES = ("emulator", "integration", "e2e")
+PY_SUITES = ("repo", "emulator", "integration", "e2e")
 UNIT_TIMEOUT_S = 300
 
 

@@ -12,7 +12,7 @@ secret, and decides what session tokens and expiry mean (identity.py).
 The HMAC key chain and the string to sign are shared with the test-side
 signer (signer.py); everything that turns a request into a canonical request
 is written here independently of that signer, and both are checked against
-the official vectors in shared/testdata/sigv4/.
+the official vectors in tests/data/sigv4/.
 
 Strings are handled the way http.server hands them over: header values and
 the request-target are latin-1 decoded bytes, so .encode("latin-1") gives

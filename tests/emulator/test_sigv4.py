@@ -1,5 +1,5 @@
 """The SigV4 verifier and the test-side signer against the official vectors
-(shared/testdata/sigv4, header mode) and against each other."""
+(tests/data/sigv4, header mode) and against each other."""
 import json
 import os
 import random
@@ -12,14 +12,12 @@ from emulator.signer import sign_headers
 from emulator.testcase import EmulatorTestCase
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TESTDATA = os.environ.get("CGAGENT_SIGV4_TESTDATA") or os.path.join(
-    ROOT, "..", "shared", "testdata", "sigv4")
+TESTDATA = os.path.join(ROOT, "tests", "data", "sigv4")
 
 
 def load_cases():
     if not os.path.isdir(TESTDATA):
-        raise AssertionError("SigV4 vectors not found at %s (set "
-                             "CGAGENT_SIGV4_TESTDATA)" % TESTDATA)
+        raise AssertionError("SigV4 vectors not found at %s" % TESTDATA)
     cases = []
     for name in sorted(os.listdir(TESTDATA)):
         folder = os.path.join(TESTDATA, name)

@@ -1,6 +1,7 @@
 /*
- * sigv4_suite_test.c - the official AWS SigV4 test suite
- * (../shared/testdata/sigv4, or $CGAGENT_SIGV4_TESTDATA): for every case,
+ * sigv4_suite_test.c - the official AWS SigV4 test suite, kept in this
+ * repository under tests/data/sigv4 (see its README.md for origin and
+ * licence; the Makefile passes the absolute path): for every case,
  * header and presigned-query forms, the canonical request, string to
  * sign, signature and the signed request must match byte for byte.
  */
@@ -20,10 +21,13 @@
 #include <time.h>
 #include <cmocka.h>
 
+#ifndef CG_TEST_DATA_DIR
+#error "CG_TEST_DATA_DIR (the repository's tests/data) must be defined"
+#endif
+
 static const char *suite_dir(void)
 {
-    const char *d = getenv("CGAGENT_SIGV4_TESTDATA");
-    return d && *d ? d : "../shared/testdata/sigv4";
+    return CG_TEST_DATA_DIR "/sigv4";
 }
 
 static char *slurp(const char *dir, const char *name)
@@ -226,7 +230,7 @@ static int count_and_run(bool query_form)
 {
     DIR *d = opendir(suite_dir());
     if (!d) {
-        printf("SigV4 test suite not found at %s (set CGAGENT_SIGV4_TESTDATA)\n", suite_dir());
+        printf("SigV4 test suite not found at %s\n", suite_dir());
         fail();
     }
     struct dirent *e;
