@@ -29,8 +29,9 @@ struct cg_sample_rec {
     uint16_t depth;      /* number of frames that follow */
     uint8_t key;         /* enum cg_count_key */
     uint8_t flags;       /* CG_REC_* */
-    uint32_t weight;     /* samples this record stands for */
-    uint32_t missed;     /* timer expiries merged into this signal (si_overrun):
+    uint32_t weight;     /* samples this record stands for (1 + expiries the
+                            kernel merged into the signal, normally) */
+    uint32_t missed;     /* merged expiries delivered as SIGPROF was unblocked:
                             CPU time whose place is unknown, counted as dropped */
     uint64_t pcs[];      /* pcs[0] is the interrupted PC, then return addresses */
 };

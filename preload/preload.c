@@ -237,6 +237,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         goto out;
     }
     cg_handler_init_loader_range();
+    cg_handler_init_unblock_ranges();
     cg_handler_set_threads(cg_agent_threads(agent));
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -59,6 +59,12 @@ void cg_handler_set_current_slot(struct cg_thread_slot *slot);
  * are not unwound (see handler.c).  Call once from the constructor. */
 void cg_handler_init_loader_range(void);
 
+/* Learns where libc's calls that can unblock SIGPROF live, so that timer
+ * expiries merged while SIGPROF was blocked are counted as dropped rather
+ * than charged to the unblocking call (see handler.c).  Call once from the
+ * constructor, before the handler is installed. */
+void cg_handler_init_unblock_ranges(void);
+
 /* ---- preload.c ---- */
 
 /* Registers the calling (new) thread with the agent; called by the
