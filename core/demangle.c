@@ -80,6 +80,35 @@ static void rust_unescape(char *s)
     *o = '\0';
 }
 
+/* Cuts the first compiler clone suffix (and everything after it) in
+ * place; a name that starts with one is left alone. */
+static void strip_clone_suffix(char *name)
+{
+    static const char *const marks[] = {".constprop.", ".isra.", ".part.", ".cold",
+                                        ".lto_priv.", ".llvm."};
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        char *p = strstr(name, marks[i]);
+        if (p && p != name) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+char *cg_demangle_symbol(const char *raw)
+{
+    char *name = strdup(raw);
+    if (!name)
+        return NULL;
+    strip_clone_suffix(name);
+    char *pretty = cg_demangle(name);
+    if (pretty) {
+        free(name);
+        return pretty;
+    }
+    return name;
+}
+
 char *cg_demangle(const char *name)
 {
     if (name[0] == '_' && name[1] == 'R')

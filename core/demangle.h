@@ -17,6 +17,14 @@
  * be demangled here (callers keep the raw name). */
 char *cg_demangle(const char *name);
 
+/* The name a person reads for a symbol-table entry: compiler clone
+ * suffixes folded (".constprop.N", ".isra.N", ".part.N", ".cold",
+ * ".lto_priv.N", ".llvm.N": users think of all of them as the function),
+ * then demangled where possible.  The suffix is cut from the raw name, so
+ * a C++ clone reads "f(int)", not "f(int) [clone .isra.0]".  Returns a
+ * malloc'd string (NULL only when out of memory). */
+char *cg_demangle_symbol(const char *raw);
+
 /* Rust v0 only: the readable path, or NULL (not v0, or not understood). */
 char *cg_demangle_rust_v0(const char *name);
 

@@ -264,23 +264,6 @@ static void load_symbols(struct cg_symbolizer *s, struct module *m)
         CG_DEBUG("no symbols for %s", m->path);
 }
 
-/* Compilers split and specialise functions into clones named
- * "f.constprop.0", "f.isra.0", "f.part.1", "f.cold", "f.lto_priv.0" or
- * "f.llvm.123"; users think of all of them as f.  Cuts the first such
- * suffix (and everything after it) in place. */
-static void strip_clone_suffix(char *name)
-{
-    static const char *const marks[] = {".constprop.", ".isra.", ".part.", ".cold",
-                                        ".lto_priv.", ".llvm."};
-    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-        char *p = strstr(name, marks[i]);
-        if (p && p != name) {
-            *p = '\0';
-            return;
-        }
-    }
-}
-
 static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 {
     struct module *m = find_module(s, pc);
@@ -314,10 +297,9 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
     char buf[PATH_MAX + 32];
     const char *name;
     if (m->syms && cg_elf_symtab_lookup(m->syms, vaddr, &raw, NULL) == 0) {
-        char *pretty = cg_demangle(raw);
+        char *pretty = cg_demangle_symbol(raw);
         snprintf(buf, sizeof(buf), "%s", pretty ? pretty : raw);
         free(pretty);
-        strip_clone_suffix(buf);
         name = intern(s, buf);
     } else {
         /* No symbol: name the code by the start of its function as the
