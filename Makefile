@@ -64,13 +64,15 @@ CLI_SRC := $(wildcard preload/cli_*.c)
 PRELOAD_SRC := $(filter-out $(CLI_SRC),$(wildcard preload/*.c))
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 WORKLOAD_SRC := $(wildcard tests/workloads/*.c)
+WORKLOAD_CXX_SRC := $(wildcard tests/workloads/*.cc)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_OBJ := $(call obj,$(CORE_SRC))
 CLI_OBJ := $(call obj,$(CLI_SRC))
 PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-WORKLOAD_BIN := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRC))
+WORKLOAD_BIN := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRC)) \
+                $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRC))
 
 LIB := $(BUILD)/libcgagent.so
 CLI := $(BUILD)/cgagent
@@ -114,6 +116,11 @@ $(BUILD)/workloads/%: tests/workloads/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
 	    -D_GNU_SOURCE -o $@ $< -lpthread -lm -ldl
+
+$(BUILD)/workloads/%: tests/workloads/%.cc
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$<)$(CXX) -std=gnu++17 -O2 -g -fomit-frame-pointer \
+	    -o $@ $< -lpthread
 
 workloads: $(WORKLOAD_BIN)
 unit-bins: $(UNIT_BIN)
