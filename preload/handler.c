@@ -22,9 +22,9 @@
  */
 #include "preload/preload.h"
 
-#include "core/calltree.h"
-#include "core/ring.h"
-#include "core/threads.h"
+#include "core/profile/calltree.h"
+#include "core/sample/ring.h"
+#include "core/sample/threads.h"
 
 #define UNW_LOCAL_ONLY
 #include <errno.h>

@@ -23,7 +23,7 @@
  */
 #include "preload/preload.h"
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -24,12 +24,12 @@
  */
 #include "preload/preload.h"
 
-#include "core/agent.h"
-#include "core/config.h"
-#include "core/cpu_timer.h"
-#include "core/elf_symtab.h"
-#include "core/log.h"
-#include "core/threads.h"
+#include "core/agent/agent.h"
+#include "core/agent/config.h"
+#include "core/base/log.h"
+#include "core/sample/cpu_timer.h"
+#include "core/sample/threads.h"
+#include "core/symbols/elf_symtab.h"
 
 #include <errno.h>
 #include <limits.h>
