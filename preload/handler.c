@@ -22,7 +22,7 @@
  */
 #include "preload/preload.h"
 
-#include "core/profile/calltree.h"
+#include "core/sample/count_key.h"
 #include "core/sample/ring.h"
 #include "core/sample/threads.h"
 

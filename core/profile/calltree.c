@@ -34,23 +34,6 @@ struct cg_calltree {
     uint64_t totals[CG_KEY_COUNT];
 };
 
-static const char *const key_names[CG_KEY_COUNT] = {"RUNNABLE", "WAITING", "BLOCKED"};
-
-const char *cg_count_key_name(enum cg_count_key key)
-{
-    return (unsigned)key < CG_KEY_COUNT ? key_names[key] : "UNKNOWN";
-}
-
-int cg_count_key_parse(const char *name, enum cg_count_key *out)
-{
-    for (int i = 0; i < CG_KEY_COUNT; i++)
-        if (strcmp(name, key_names[i]) == 0) {
-            *out = (enum cg_count_key)i;
-            return 0;
-        }
-    return CG_EINVAL;
-}
-
 static uint64_t mix(uint64_t x)
 {
     x ^= x >> 33;

@@ -13,21 +13,11 @@
 #ifndef CG_CALLTREE_H
 #define CG_CALLTREE_H
 
+#include "core/sample/count_key.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum cg_count_key {
-    CG_KEY_RUNNABLE = 0, /* CPU-timer samples */
-    CG_KEY_WAITING = 1,  /* wall samples of threads sleeping (state S) */
-    CG_KEY_BLOCKED = 2,  /* wall samples of threads in uninterruptible wait (D) */
-    CG_KEY_COUNT = 3,
-};
-
-/* "RUNNABLE", "WAITING", "BLOCKED". */
-const char *cg_count_key_name(enum cg_count_key key);
-/* 0 and *out, or CG_EINVAL for another name. */
-int cg_count_key_parse(const char *name, enum cg_count_key *out);
 
 /* One frame; both strings borrowed.  file may be NULL (unknown). */
 struct cg_frame {

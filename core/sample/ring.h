@@ -27,7 +27,7 @@
 struct cg_sample_rec {
     uint32_t size_bytes; /* whole record including header and padding */
     uint16_t depth;      /* number of frames that follow */
-    uint8_t key;         /* enum cg_count_key */
+    uint8_t key;         /* enum cg_count_key (count_key.h) */
     uint8_t flags;       /* CG_REC_* */
     uint32_t weight;     /* samples this record stands for */
     uint32_t missed;     /* timer expiries merged into this signal (si_overrun):
