@@ -11,6 +11,8 @@
 #ifndef CG_PRELOAD_H
 #define CG_PRELOAD_H
 
+#include "core/base/real_fns.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,14 +25,8 @@ struct cg_threads;
 
 #define CG_PROFILE_SIGNAL SIGPROF
 
-/* The real libc functions behind our wrappers (dlsym RTLD_NEXT). */
-struct cg_real_fns {
-    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
-    sighandler_t (*signal)(int, sighandler_t);
-    int (*setitimer)(int, const struct itimerval *, struct itimerval *);
-    void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
-};
+/* The real libc functions behind our wrappers (dlsym RTLD_NEXT), passed
+ * down to core/ by pointer (core/base/real_fns.h). */
 extern struct cg_real_fns cg_real;
 
 /* Resolves cg_real once; safe to call from any wrapper before the

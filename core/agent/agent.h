@@ -17,6 +17,7 @@
 #define CG_AGENT_H
 
 #include "core/agent/config.h"
+#include "core/base/real_fns.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -27,13 +28,11 @@ struct cg_agent;
 struct cg_thread_slot;
 struct cg_threads;
 
-typedef int cg_pthread_create_fn(pthread_t *thread, const pthread_attr_t *attr,
-                                 void *(*start)(void *), void *arg);
-
 struct cg_agent_options {
     int signo;                           /* signal the CPU timers send (SIGPROF) */
-    cg_pthread_create_fn *pthread_create; /* the real one: the agent thread must not
-                                            go through our own interposer */
+    const struct cg_real_fns *real;      /* libc's originals (preload's table, borrowed):
+                                            the agent's own threads must not go through
+                                            our pthread_create wrapper */
     uint64_t drain_interval_ms;          /* 0: 100 */
     uint64_t rescan_interval_ms;         /* /proc/self/task scan; 0: 1000 */
     uint64_t start_delay_ms;             /* idle wait before the first drain (fork

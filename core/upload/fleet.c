@@ -129,3 +129,14 @@ const char *cg_fleet_instance_id(const struct cg_fleet *f)
         return f->instance_id;
     return NULL;
 }
+
+struct cg_fleet_info cg_fleet_doc_info(const struct cg_fleet *f, double vcpus)
+{
+    return (struct cg_fleet_info){
+        .compute_type = f->compute_type,
+        .host_name = f->host_name[0] ? f->host_name : NULL,
+        .host_type = f->host_type[0] ? f->host_type : NULL,
+        .task_arn = f->task_arn[0] ? f->task_arn : NULL,
+        .vcpus = vcpus,
+    };
+}

@@ -11,6 +11,8 @@
 #ifndef CG_FLEET_H
 #define CG_FLEET_H
 
+#include "core/profile/profile_doc.h"
+
 #include <stdbool.h>
 
 struct cg_fleet {
@@ -23,6 +25,10 @@ struct cg_fleet {
 
 /* Fills *out.  Returns true when something was detected. */
 bool cg_fleet_detect(struct cg_fleet *out);
+
+/* The profile document's fleetInfo for what was detected: borrows f's
+ * strings (empty ones are left out); id and type stay NULL. */
+struct cg_fleet_info cg_fleet_doc_info(const struct cg_fleet *f, double vcpus);
 
 /* The id for ConfigureAgent: the task ARN, the host name, or NULL. */
 const char *cg_fleet_instance_id(const struct cg_fleet *f);

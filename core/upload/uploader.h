@@ -31,12 +31,12 @@
 #ifndef CG_UPLOADER_H
 #define CG_UPLOADER_H
 
-#include "core/agent/agent.h"
-#include "core/agent/config.h"
+#include "core/base/real_fns.h"
 #include "core/profile/profile_doc.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cg_calltree;
 struct cg_uploader;
@@ -52,7 +52,19 @@ struct cg_service_settings {
 struct cg_fleet;
 
 struct cg_uploader_options {
-    cg_pthread_create_fn *pthread_create; /* the real one */
+    const struct cg_real_fns *real;       /* libc's pthread_create for the upload
+                                             thread (borrowed, must outlive u) */
+    const char *group;                    /* profiling group name; NULL: no uploader */
+    const char *region;                   /* the group's region; NULL: from the AWS
+                                             configuration (sts/chain.h) */
+    const char *role_arn;                 /* central-account role; NULL: base credentials */
+    const char *role_session_name;        /* NULL: cgagent-<host>-<pid> */
+    const char *external_id;              /* AssumeRole ExternalId; NULL: none */
+    uint64_t reporting_interval_ms;       /* ConfigureAgent's poll period until the
+                                             service names one */
+    uint32_t memory_limit_mb;             /* the queue may hold half of it */
+    /* Settings the user chose: ConfigureAgent must not override them. */
+    bool user_wall_interval, user_reporting_interval, user_max_stack_depth;
     const char *fleet_id;                 /* the UUID used when nothing is detected */
     void (*apply)(void *ctx, const struct cg_service_settings *s);
     /* Called once, from the upload thread, when EC2/ECS was detected
@@ -64,10 +76,13 @@ struct cg_uploader_options {
                                              sampling even if uploading cannot work */
 };
 
-/* Returns NULL when cfg has no profiling group (nothing to do), or on
- * out-of-memory (logged).  Copies what it needs from cfg. */
-struct cg_uploader *cg_uploader_new(const struct cg_config *cfg,
-                                    const struct cg_uploader_options *opts);
+/* Returns NULL when opts has no profiling group (nothing to do), or on
+ * out-of-memory.  Copies the strings of opts; keeps opts->real and
+ * apply_ctx. */
+struct cg_uploader *cg_uploader_new(const struct cg_uploader_options *opts);
+
+/* Starts the upload thread (libc's pthread_create, every signal blocked).
+ * Returns 0 or -errno. */
 int cg_uploader_start(struct cg_uploader *u);
 
 /* Queues one period for delivery; takes `tree`. */
