@@ -2,8 +2,10 @@
 #
 #   make            build/libcgagent.so and build/cgagent
 #   make deps       install missing Debian packages (no-op when all present)
-#   make test       deps, build, unit + integration + end-to-end tests
-#   make check      unit tests under ASan+UBSan, then TSan; handler lint; fuzz
+#   make test       deps, build, layout + unit + integration + end-to-end tests
+#   make check      handler lint, layout, unit tests under ASan+UBSan, then
+#                   TSan; fuzz
+#   make check-layout  rooms and their one-way order, file sizes, headers, doc paths
 #   make bench      handler cost per sample and overhead on a workload
 #   make demo       profile a bundled workload and xz, print the reports
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -78,7 +80,7 @@ LIB := $(BUILD)/libcgagent.so
 CLI := $(BUILD)/cgagent
 CORE_A := $(BUILD)/libcgcore.a
 
-.PHONY: all deps test test-unit test-e2e test-emulator check lint-handler \
+.PHONY: all deps test test-unit test-e2e test-emulator check check-layout lint-handler \
         fuzz bench demo install uninstall clean workloads unit-bins
 .DEFAULT_GOAL := all
 
@@ -130,6 +132,7 @@ test-unit: unit-bins
 # Sanitizer builds live in their own trees so they never mix with build/.
 check: deps
 	$(Q)$(MAKE) --no-print-directory lint-handler
+	$(Q)$(MAKE) --no-print-directory check-layout
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 	    SANITIZER=address,undefined OPT="-O1 -g" all unit-bins workloads
 	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -145,6 +148,10 @@ check: deps
 
 lint-handler:
 	$(Q)sh scripts/lint-handler.sh
+
+# Include edges always; link edges when $(BUILD) has objects.
+check-layout:
+	$(Q)$(PYTHON) scripts/check-layout.py --build $(BUILD)
 
 FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60

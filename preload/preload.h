@@ -5,8 +5,13 @@
  * handler.c owns the SIGPROF handler and its thread-local state;
  * interpose.c owns the wrappers of libc entry points.
  *
+ * Owns: the process's agent pointer (cg_preload_agent) and the table of
+ * libc's originals (cg_real); the handler's thread-local slot cache.
  * Thread safety: the globals are atomics or written once in the
- * constructor before any other thread can see them.
+ * constructor before any other thread can see them; the wrappers run on
+ * any application thread.
+ * Signal safety: cg_handler_sigsafe and cg_preload_before_exit_sigsafe
+ * are async-signal-safe; nothing else here is.
  */
 #ifndef CG_PRELOAD_H
 #define CG_PRELOAD_H

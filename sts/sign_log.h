@@ -8,7 +8,12 @@
  * been …" message.  The secret, the signing key and the signature are
  * never logged; a session token in a canonical header or query is masked.
  *
+ * It sits in sts/, above sigv4/ (it reads a signing result) and beside
+ * its one caller, sts/aws_request.c.
+ *
+ * Owns: nothing; the result is borrowed.
  * Thread safety: reentrant.
+ * Signal safety: none (it logs).
  */
 #ifndef CG_SIGN_LOG_H
 #define CG_SIGN_LOG_H

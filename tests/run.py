@@ -2,6 +2,9 @@
 """Runs every cgagent test suite and prints one closing line.
 
 Suites:
+  layout       tests/layout/test_*.py: the tree's rooms, their one-way order,
+               file sizes, header contracts and doc paths
+               (scripts/check-layout.py), and that the checker catches each
   unit         each binary in BUILD/tests/ (cmocka), one per tests/unit/*_test.c
   emulator     tests/emulator/test_*.py  (the AWS emulator's own tests)
   integration  tests/integration/test_*.py (C code against the emulator)
@@ -20,7 +23,7 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY_SUITES = ("emulator", "integration", "e2e")
+PY_SUITES = ("layout", "emulator", "integration", "e2e")
 UNIT_TIMEOUT_S = 300
 
 
@@ -87,7 +90,7 @@ def main():
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build))
     passed = failed = 0
-    suites = [args.only] if args.only else ["unit"] + list(PY_SUITES)
+    suites = [args.only] if args.only else ["layout", "unit"] + list(PY_SUITES[1:])
     for s in suites:
         p, f = run_unit(build) if s == "unit" else run_python(s, build)
         passed += p

@@ -8,10 +8,14 @@
  * never saw, and every reporting interval (and at stop) turns the samples
  * into a profile document for the sinks.
  *
+ * Owns: the registry of profiled threads (and so every ring), the CPU
+ * timers, the raw-stack table, the symbolizer, the agent thread and the
+ * uploader; settings are copied from the config at creation.
  * Thread safety: cg_agent_new/start/stop/free from one thread (the
  * constructor, destructor or fork child handler).  register/unregister
- * and stand_aside from any thread.  Nothing here is async-signal-safe;
- * the handler only touches the rings through the registry.
+ * and stand_aside from any thread.
+ * Signal safety: only cg_agent_exit_flush_sigsafe is async-signal-safe;
+ * the handler touches the rings through the registry, never the agent.
  */
 #ifndef CG_AGENT_H
 #define CG_AGENT_H

@@ -11,9 +11,10 @@
  * naming the file, line and key (or the variable) and makes
  * cg_config_load fail: the agent stays off rather than guess.
  *
- * Ownership: struct cg_config owns its strings; cg_config_cleanup frees
- * them.  Thread safety: load once, then read-only (the agent thread owns
- * the service-applied copy).
+ * Owns: struct cg_config owns its strings; cg_config_cleanup frees them.
+ * Thread safety: load once (the constructor, or `cgagent check`), then
+ * read-only; the agent copies what it needs.
+ * Signal safety: none (it allocates, reads files and the environment).
  */
 #ifndef CG_CONFIG_H
 #define CG_CONFIG_H

@@ -6,9 +6,13 @@
  * codes start far above any errno so the two never collide).  Constructors
  * return NULL.  There is no thread-local "last error".
  *
- * This header is included by every module (sigv4/ and sts/ too); it has no
- * .c of its own beyond cg_strerror() in core/base/error.c, which sigv4/ and sts/
- * must not call (they stay linkable without core/).
+ * This header is included by every room, from core/base up; its only
+ * code is cg_strerror() in core/base/error.c.
+ *
+ * Owns: the CG_E* codes and their messages.
+ * Thread safety: any thread (constants).
+ * Signal safety: the enum is plain data; cg_strerror is not for signal
+ * handlers (strerrordesc_np may take locale locks).
  */
 #ifndef CG_ERROR_H
 #define CG_ERROR_H

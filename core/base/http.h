@@ -18,11 +18,14 @@
  * loopback credential endpoints); `Expect: 100-continue` suppressed; the
  * response body capped.
  *
- * Ownership: a struct cg_http owns one curl easy handle, so requests made
+ * Owns: a struct cg_http owns one curl easy handle, so requests made
  * through it reuse connections.  Responses own their body; free with
  * cg_http_response_cleanup().
- * Thread safety: one struct cg_http is used by one thread at a time;
- * separate ones may be used concurrently.
+ * Thread safety: one struct cg_http is used by one thread at a time (the
+ * upload thread, or `cgagent check`); separate ones may be used
+ * concurrently.
+ * Signal safety: none; never from a signal handler (libcurl allocates
+ * and locks).
  */
 #ifndef CG_HTTP_H
 #define CG_HTTP_H

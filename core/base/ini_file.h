@@ -1,10 +1,14 @@
 /*
- * ini_file.h - reads an INI file (the agent's config file, the AWS shared
- * config and credentials files) through inih, with line numbers and the
- * checks that files we do not own deserve: a size limit, regular files
- * only, over-long lines reported instead of silently cut.
+ * ini_file.h - reads an INI file (the agent's config file,
+ * core/agent/config.c) through inih, with line numbers and the checks
+ * that files we do not own deserve: a size limit, regular files only,
+ * over-long lines reported instead of silently cut.  (The AWS shared files
+ * have their own reader, sts/aws_config.c: their lines outgrow inih's.)
  *
+ * Owns: nothing; each entry is handed to the caller's callback, and its
+ * strings are borrowed for that call only.
  * Thread safety: reentrant; no globals.
+ * Signal safety: none (it reads files and allocates).
  */
 #ifndef CG_INI_FILE_H
 #define CG_INI_FILE_H

@@ -5,6 +5,7 @@
  * single write(2) to stderr or to the file set by cg_log_set_file(), so
  * lines from threads and processes never interleave mid-line.
  *
+ * Owns: the log level and the log file descriptor (process-wide).
  * Thread safety: every function may be called from any thread.
  * Signal safety: none.  The signal handler never logs (STYLE.md §4).
  * Secrets (keys, tokens, signatures) must never be passed in.

@@ -4,7 +4,9 @@
  *
  * Used by the call tree (frame names and files) and the symbolizer
  * (names it hands out must stay valid across refreshes).
- * Thread safety: none; one owner.
+ * Owns: every interned string, until cg_strpool_free.
+ * Thread safety: none; one owner at a time.
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_STRPOOL_H
 #define CG_STRPOOL_H

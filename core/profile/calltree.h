@@ -6,9 +6,11 @@
  * stacks that ended there).  Frame strings are interned by the tree, so
  * callers may pass borrowed strings.
  *
- * Ownership: the tree owns its nodes and strings; traversal pointers stay
+ * Owns: the tree owns its nodes and strings; traversal pointers stay
  * valid until the tree is changed or freed.
- * Thread safety: none; one owner at a time (the agent thread).
+ * Thread safety: none; one owner at a time (the agent thread builds it,
+ * then hands it to the uploader thread; `cgagent report` reads it).
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_CALLTREE_H
 #define CG_CALLTREE_H

@@ -5,7 +5,9 @@
  * samples; hovering a frame shows its name, file, samples and share (SVG
  * <title>), so the file needs no script and opens in any browser.
  *
- * Thread safety: reentrant.
+ * Owns: nothing; the tree is borrowed, the output stream is the caller's.
+ * Thread safety: reentrant (`cgagent report`).
+ * Signal safety: none (stdio).
  */
 #ifndef CG_FLAMEGRAPH_H
 #define CG_FLAMEGRAPH_H

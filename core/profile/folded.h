@@ -2,7 +2,10 @@
  * folded.h - folded stacks ("root;caller;leaf COUNT" per line), the input
  * format of flamegraph.pl, speedscope and inferno.
  *
- * Thread safety: reentrant.
+ * Owns: nothing; the tree is borrowed and the text returned is the
+ * caller's to free.
+ * Thread safety: reentrant (the agent thread, `cgagent report`).
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_FOLDED_H
 #define CG_FOLDED_H

@@ -8,7 +8,10 @@
  * Function and one Location; each node with self samples is one Sample
  * whose locations run leaf first.  Mappings carry the object files.
  *
- * Thread safety: reentrant.  Ownership: the result is malloc'd.
+ * Owns: nothing; the tree is borrowed, the result is malloc'd and the
+ * caller's.
+ * Thread safety: reentrant (the agent thread, for the local sink).
+ * Signal safety: none (it allocates, zlib).
  */
 #ifndef CG_PPROF_H
 #define CG_PPROF_H

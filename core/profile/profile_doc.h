@@ -6,8 +6,11 @@
  * decoder reads ours and other producers' documents back into a call
  * tree for `cgagent report`.
  *
- * Thread safety: reentrant.  Ownership: encode returns malloc'd text the
- * caller frees; decode returns a tree the caller frees.
+ * Owns: nothing; encode returns malloc'd text the caller frees, decode
+ * returns a tree the caller frees.
+ * Thread safety: reentrant (the agent thread for the local sink, the
+ * upload thread for PostAgentProfile, `cgagent report` to read).
+ * Signal safety: none (it allocates, jansson).
  */
 #ifndef CG_PROFILE_DOC_H
 #define CG_PROFILE_DOC_H

@@ -1,7 +1,9 @@
 /*
  * report.h - `cgagent report`: where the time went, from profile files.
  *
- * Thread safety: reentrant.
+ * Owns: the trees it decodes, for the length of one call.
+ * Thread safety: reentrant (the `cgagent report` command).
+ * Signal safety: none (files, stdio).
  */
 #ifndef CG_REPORT_H
 #define CG_REPORT_H

@@ -9,6 +9,8 @@
  * exec deletes and fork does not copy, which is what we want (an armed
  * ITIMER_PROF would survive exec and kill a program without the agent).
  *
+ * Owns: nothing; the kernel owns the timers, callers (the registry's
+ * slots) hold their ids.
  * Thread safety: all functions may be called from any thread.
  * Signal safety: cg_cpu_timer_disarm_sigsafe() is async-signal-safe (one
  * syscall); the others are not called from handlers.

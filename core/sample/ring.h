@@ -11,9 +11,11 @@
  * Memory comes from mmap at cg_ring_new() (never from the handler) and is
  * returned with munmap, so rings do not fragment the application's heap.
  *
+ * Owns: the ring's mmap'd memory and its counters.
+ * Thread safety: one producer thread and one consumer thread (the agent
+ * thread) at a time.
  * Signal safety: functions named *_sigsafe are async-signal-safe and
  * lock-free.  Everything else runs on ordinary threads.
- * Thread safety: one producer thread and one consumer thread at a time.
  */
 #ifndef CG_RING_H
 #define CG_RING_H

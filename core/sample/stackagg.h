@@ -7,7 +7,9 @@
  * PCs until then means symbolization work scales with unique stacks, not
  * with samples.
  *
+ * Owns: copies of the stacks' PCs and their counts.
  * Thread safety: none; owned by the agent thread.
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_STACKAGG_H
 #define CG_STACKAGG_H

@@ -12,6 +12,7 @@
  *   - only the agent thread (the consumer) frees EXITED slots, after it
  *     drained their rings.
  *
+ * Owns: the slot array and every slot's ring.
  * Thread safety: register/find/mark_exited may be called from any thread;
  * drain-side functions (for_each, reclaim) only from the consumer.
  * Signal safety: cg_threads_find_sigsafe() is async-signal-safe.

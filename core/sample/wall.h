@@ -11,8 +11,9 @@
  * fault), then re-reads the file and discards the stack if the thread
  * moved meanwhile.  No signal is ever sent.
  *
- * Thread safety: one cg_wall per thread (the agent thread).  Never called
- * from a signal handler.
+ * Owns: a libunwind address space and its caches.
+ * Thread safety: one cg_wall per thread (the agent thread).
+ * Signal safety: none; never called from a signal handler.
  */
 #ifndef CG_WALL_H
 #define CG_WALL_H

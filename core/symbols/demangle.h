@@ -8,7 +8,9 @@
  * are decoded.  Rust v0 names (_R…) are decoded by our own parser
  * (demangle_rust_v0.c), printed without crate hashes.
  *
- * Thread safety: reentrant.  Not async-signal-safe (it allocates).
+ * Owns: nothing; every result is malloc'd and the caller's.
+ * Thread safety: reentrant (the agent thread; the fuzz target).
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_DEMANGLE_H
 #define CG_DEMANGLE_H

@@ -9,8 +9,10 @@
  * not that symbol (stripped libraries have internal functions between
  * their exports).
  *
- * Ownership: the table owns its names.  Thread safety: a loaded table is
- * read-only and may be shared; loading is reentrant.
+ * Owns: the table owns its names.
+ * Thread safety: a loaded table is read-only and may be shared; loading
+ * is reentrant (the agent thread; the constructor's Go check).
+ * Signal safety: none (libelf, files, allocation).
  */
 #ifndef CG_ELF_SYMTAB_H
 #define CG_ELF_SYMTAB_H

@@ -19,9 +19,9 @@
  * oldest, down to half — and their names (deduplicated) in at most
  * `max_name_bytes`.
  *
- * Ownership: the map owns its table and names.
- * Thread safety: one thread at a time (the agent thread).  Not
- * async-signal-safe (it allocates and reads files).
+ * Owns: the map owns its table and names.
+ * Thread safety: one thread at a time (the agent thread).
+ * Signal safety: none (it allocates and reads files).
  */
 #ifndef CG_PERFMAP_H
 #define CG_PERFMAP_H

@@ -19,10 +19,11 @@
  * the vDSO's is "[vdso]".
  *
  * Callers pass PCs already adjusted (pc - 1 for return addresses).
- * Ownership: returned strings belong to the symbolizer and stay valid
- * until cg_symbolizer_free (the same function gives the same pointers).
- * Thread safety: one thread at a time (the agent thread).  Never from a
- * signal handler.
+ * Owns: the module list, each module's symbol table, the perf map, and
+ * every name it hands out: returned strings stay valid until
+ * cg_symbolizer_free (the same function gives the same pointers).
+ * Thread safety: one thread at a time (the agent thread).
+ * Signal safety: none; never from a signal handler.
  */
 #ifndef CG_SYMBOLIZER_H
 #define CG_SYMBOLIZER_H

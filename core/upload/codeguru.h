@@ -8,8 +8,10 @@
  * InvalidSignatureException) are dropped from the cache, fetched again and
  * the call is made once more.
  *
- * Thread safety: one thread (the uploader).  Ownership: the client owns
- * its HTTP connection; the credential cache is borrowed.
+ * Owns: the client owns its HTTP connection; the credential cache is
+ * borrowed.
+ * Thread safety: one thread (the upload thread).
+ * Signal safety: none (network, allocation).
  */
 #ifndef CG_CODEGURU_H
 #define CG_CODEGURU_H

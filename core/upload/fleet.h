@@ -5,8 +5,12 @@
  *
  * Called on the upload thread only, with short timeouts (1 s per request),
  * so detection never delays the application; a process without a
- * profiling group never looks.  Ownership: plain fixed-size data.
- * Thread safety: reentrant.
+ * profiling group never looks.
+ *
+ * Owns: plain fixed-size data; cg_fleet_doc_info borrows its strings.
+ * Thread safety: reentrant (the upload thread detects, the agent thread
+ * reads a published copy).
+ * Signal safety: none (network).
  */
 #ifndef CG_FLEET_H
 #define CG_FLEET_H

@@ -3,12 +3,15 @@
  *
  * Each report lands as <name>-<pid>-<start_ms>.json (the CodeGuru
  * document, byte for byte what is posted), <base>.pb.gz (pprof, see
- * core/profile/pprof.h), plus folded stacks for flame-graph tools: <base>.folded for CPU (RUNNABLE) samples and
- * <base>.waiting.folded / <base>.blocked.folded for wall-clock samples.
- * Files appear atomically (written under a dot-name, then renamed), so a
- * reader never sees half a profile.
+ * core/profile/pprof.h), plus folded stacks for flame-graph tools:
+ * <base>.folded for CPU (RUNNABLE) samples and <base>.waiting.folded /
+ * <base>.blocked.folded for wall-clock samples.  Files appear atomically
+ * (written under a dot-name, then renamed), so a reader never sees half a
+ * profile.
  *
+ * Owns: nothing; the tree, the metadata and the document are borrowed.
  * Thread safety: reentrant.  Called from the agent thread.
+ * Signal safety: none (files, allocation).
  */
 #ifndef CG_SINK_LOCAL_H
 #define CG_SINK_LOCAL_H

@@ -24,9 +24,12 @@
  *   - refreshes credentials in the background (cred_cache.h windows);
  *   - at stop, posts what is left within the caller's deadline.
  *
- * Ownership: submit takes the tree; the meta's strings are copied.
- * Thread safety: submit and the setters from any thread; new/start/stop/
- * free from one thread.
+ * Owns: the upload thread, the queue of undelivered profiles, the
+ * credential cache and the CodeGuru client; submit takes the tree, the
+ * meta's strings are copied.
+ * Thread safety: submit, stop_soon and the getters from any thread (the
+ * agent thread, in practice); new/start/stop/free from one thread.
+ * Signal safety: none.
  */
 #ifndef CG_UPLOADER_H
 #define CG_UPLOADER_H
