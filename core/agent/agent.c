@@ -96,11 +96,7 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
 
     pthread_mutex_init(&a->reg_lock, NULL);
     pthread_mutex_init(&a->wake_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->wake_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    cg_own_thread_cond_init(&a->wake_cond);
 
     cg_uuid_v4(a->fleet_id);
     a->pid = getpid();

@@ -17,9 +17,9 @@
 
 #include "core/base/error.h"
 #include "core/base/log.h"
+#include "core/base/own_thread.h"
 #include "core/upload/uploader.h"
 
-#include <errno.h>
 
 int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
 {
@@ -31,14 +31,10 @@ int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
     uint64_t deadline = cg_clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000u;
     uint64_t unset = 0;
     atomic_compare_exchange_strong(&a->stop_deadline_ns, &unset, deadline);
-    struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
     pthread_mutex_lock(&a->wake_lock);
     a->stop_requested = true;
     pthread_cond_broadcast(&a->wake_cond);
-    int rc = 0;
-    while (!a->done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts);
-    bool done = a->done;
+    bool done = cg_own_thread_wait_done(&a->wake_cond, &a->wake_lock, &a->done, deadline);
     pthread_mutex_unlock(&a->wake_lock);
     if (!done) {
         CG_WARN("the final report did not finish within %llu ms; exiting without it",

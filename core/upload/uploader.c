@@ -71,11 +71,7 @@ struct cg_uploader *cg_uploader_new(const struct cg_uploader_options *opts)
     cg_uuid_v4(u->agent_id);
     u->min_reporting_ms = CG_UPLOADER_DEFAULT_MIN_REPORTING_MS;
     pthread_mutex_init(&u->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&u->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    cg_own_thread_cond_init(&u->cond);
     u->incoming_tail = &u->incoming;
     return u;
 }
@@ -396,15 +392,11 @@ int cg_uploader_stop(struct cg_uploader *u, uint64_t deadline_ms)
 {
     if (!atomic_load(&u->started))
         return 0;
-    struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
     pthread_mutex_lock(&u->lock);
     u->stop = true;
     u->stop_deadline_ms = deadline_ms;
     pthread_cond_broadcast(&u->cond);
-    int rc = 0;
-    while (!u->done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&u->cond, &u->lock, &ts);
-    bool done = u->done;
+    bool done = cg_own_thread_wait_done(&u->cond, &u->lock, &u->done, deadline_ms * 1000000u);
     pthread_mutex_unlock(&u->lock);
     if (!done) {
         CG_WARN("CodeGuru Profiler: the last upload did not finish in time; exiting without "
