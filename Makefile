@@ -2,17 +2,20 @@
 #
 #   make            build/libcgagent.so and build/cgagent
 #   make deps       install missing Debian packages (no-op when all present)
-#   make test       deps, build, unit + integration + end-to-end tests
-#   make check      unit tests under ASan+UBSan, then TSan; handler lint; fuzz
+#   make test       deps, build, layout + unit + integration + end-to-end tests
+#   make check      handler lint, layout, unit tests under ASan+UBSan, then
+#                   TSan; fuzz
+#   make check-layout  rooms and their one-way order, file sizes, headers, doc paths
 #   make bench      handler cost per sample and overhead on a workload
 #   make demo       profile a bundled workload and xz, print the reports
 #   make install    PREFIX=/usr/local DESTDIR=
 #
-# Layout of the build: every module's .c files are found by wildcard, so a
-# new file needs no Makefile edit.  core/ sts/ sigv4/ go into a static
-# archive (build/libcgcore.a) that the preload object, the launcher and
-# every unit test link; preload/ holds the injected object (everything but
-# cli_*.c) and the launcher (cli_*.c).
+# Layout of the build: every room's .c files are found by wildcard, so a
+# new file needs no Makefile edit.  The rooms below the entry points
+# (LIB_ROOMS, bottom first: the order scripts/check-layout.py enforces, see
+# docs/internals.md) go into a static archive (build/libcgcore.a) that the
+# injected object (preload/), the `cgagent` command (cli/) and every unit
+# test link.
 
 V ?= 0
 WERROR ?= 1
@@ -59,9 +62,10 @@ CFLAGS_ALL += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZER)
 endif
 
-CORE_SRC := $(wildcard core/*.c) $(wildcard sts/*.c) $(wildcard sigv4/*.c)
-CLI_SRC := $(wildcard preload/cli_*.c)
-PRELOAD_SRC := $(filter-out $(CLI_SRC),$(wildcard preload/*.c))
+LIB_ROOMS := core/base sigv4 sts core/sample core/symbols core/profile core/upload core/agent
+CORE_SRC := $(foreach r,$(LIB_ROOMS),$(wildcard $(r)/*.c))
+CLI_SRC := $(wildcard cli/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 WORKLOAD_SRC := $(wildcard tests/workloads/*.c)
 WORKLOAD_CXX_SRC := $(wildcard tests/workloads/*.cc)
@@ -78,7 +82,7 @@ LIB := $(BUILD)/libcgagent.so
 CLI := $(BUILD)/cgagent
 CORE_A := $(BUILD)/libcgcore.a
 
-.PHONY: all deps test test-unit test-e2e test-emulator check lint-handler \
+.PHONY: all deps test test-unit test-e2e test-emulator check check-layout lint-handler \
         fuzz bench demo install uninstall clean workloads unit-bins
 .DEFAULT_GOAL := all
 
@@ -138,6 +142,7 @@ test-unit: unit-bins
 # Sanitizer builds live in their own trees so they never mix with build/.
 check: deps
 	$(Q)$(MAKE) --no-print-directory lint-handler
+	$(Q)$(MAKE) --no-print-directory check-layout
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 	    SANITIZER=address,undefined OPT="-O1 -g" all unit-bins workloads
 	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -154,11 +159,15 @@ check: deps
 lint-handler:
 	$(Q)sh scripts/lint-handler.sh
 
+# Include edges always; link edges when $(BUILD) has objects.
+check-layout:
+	$(Q)$(PYTHON) scripts/check-layout.py --build $(BUILD)
+
 FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60
-# The modules fuzz targets may use: the signer and the credentials path
-# (their leaf dependencies in core/ included).
-FUZZ_LINK_SRC := $(filter sigv4/% sts/% core/log.c core/http.c core/sign_log.c core/error.c core/demangle.c core/demangle_rust_v0.c,$(CORE_SRC))
+# The modules fuzz targets may use: the signer, the credentials path and
+# the demanglers, with what they stand on (core/base).
+FUZZ_LINK_SRC := $(filter core/base/% sigv4/% sts/% core/symbols/demangle.c core/symbols/rust_v0%.c,$(CORE_SRC))
 fuzz: deps
 	$(Q)for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); mkdir -p build/fuzz; \

@@ -35,9 +35,9 @@
  */
 #include "preload/preload.h"
 
-#include "core/calltree.h"
-#include "core/ring.h"
-#include "core/threads.h"
+#include "core/sample/count_key.h"
+#include "core/sample/ring.h"
+#include "core/sample/threads.h"
 
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>

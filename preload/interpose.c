@@ -23,7 +23,7 @@
  */
 #include "preload/preload.h"
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -47,17 +47,18 @@ CG_NO_SANITIZE bool cg_real_resolve(void)
 {
     /* Idempotent and race-free enough: every thread stores the same
      * values; the pointers are written before any reader needs them. */
-    if (!cg_real.pthread_create)
-        cg_real.pthread_create = dlsym(RTLD_NEXT, "pthread_create");
-    if (!cg_real.sigaction)
-        cg_real.sigaction = dlsym(RTLD_NEXT, "sigaction");
-    if (!cg_real.signal)
-        cg_real.signal = dlsym(RTLD_NEXT, "signal");
-    if (!cg_real.setitimer)
-        cg_real.setitimer = dlsym(RTLD_NEXT, "setitimer");
-    if (!cg_real.exit_now)
-        *(void **)&cg_real.exit_now = dlsym(RTLD_NEXT, "_exit");
-    return cg_real.pthread_create && cg_real.sigaction && cg_real.signal && cg_real.setitimer;
+    if (!cg_real.real_pthread_create)
+        cg_real.real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+    if (!cg_real.real_sigaction)
+        cg_real.real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+    if (!cg_real.real_signal)
+        cg_real.real_signal = dlsym(RTLD_NEXT, "signal");
+    if (!cg_real.real_setitimer)
+        cg_real.real_setitimer = dlsym(RTLD_NEXT, "setitimer");
+    if (!cg_real.real_exit)
+        *(void **)&cg_real.real_exit = dlsym(RTLD_NEXT, "_exit");
+    return cg_real.real_pthread_create && cg_real.real_sigaction && cg_real.real_signal &&
+           cg_real.real_setitimer;
 }
 
 struct start_args {
@@ -76,16 +77,16 @@ static void *trampoline(void *p)
 CG_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                              void *(*start)(void *), void *arg)
 {
-    if (!cg_real.pthread_create && !cg_real_resolve() && !cg_real.pthread_create)
+    if (!cg_real.real_pthread_create && !cg_real_resolve() && !cg_real.real_pthread_create)
         return EAGAIN;
     if (!atomic_load(&cg_preload_agent))
-        return cg_real.pthread_create(thread, attr, start, arg);
+        return cg_real.real_pthread_create(thread, attr, start, arg);
     struct start_args *sa = malloc(sizeof(*sa));
     if (!sa) /* the thread still runs; the agent's task scan finds it */
-        return cg_real.pthread_create(thread, attr, start, arg);
+        return cg_real.real_pthread_create(thread, attr, start, arg);
     sa->fn = start;
     sa->arg = arg;
-    int rc = cg_real.pthread_create(thread, attr, trampoline, sa);
+    int rc = cg_real.real_pthread_create(thread, attr, trampoline, sa);
     if (rc != 0)
         free(sa);
     return rc;
@@ -103,38 +104,38 @@ CG_NO_SANITIZE static bool takes_profile_signal(int signo, const struct sigactio
 
 CG_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
 {
-    if (!cg_real.sigaction && !cg_real_resolve() && !cg_real.sigaction) {
+    if (!cg_real.real_sigaction && !cg_real_resolve() && !cg_real.real_sigaction) {
         errno = ENOSYS;
         return -1;
     }
     if (takes_profile_signal(signo, act))
         cg_preload_app_took_signal("the application installed its own SIGPROF handler");
-    return cg_real.sigaction(signo, act, old);
+    return cg_real.real_sigaction(signo, act, old);
 }
 
 CG_EXPORT sighandler_t signal(int signo, sighandler_t handler)
 {
-    if (!cg_real.signal && !cg_real_resolve() && !cg_real.signal) {
+    if (!cg_real.real_signal && !cg_real_resolve() && !cg_real.real_signal) {
         errno = ENOSYS;
         return SIG_ERR;
     }
     if (signo == CG_PROFILE_SIGNAL && handler != SIG_DFL && handler != SIG_IGN &&
         handler != SIG_ERR)
         cg_preload_app_took_signal("the application installed its own SIGPROF handler");
-    return cg_real.signal(signo, handler);
+    return cg_real.real_signal(signo, handler);
 }
 
 CG_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value,
                         struct itimerval *old)
 {
-    if (!cg_real.setitimer && !cg_real_resolve() && !cg_real.setitimer) {
+    if (!cg_real.real_setitimer && !cg_real_resolve() && !cg_real.real_setitimer) {
         errno = ENOSYS;
         return -1;
     }
     if (which == ITIMER_PROF && value &&
         (value->it_value.tv_sec || value->it_value.tv_usec))
         cg_preload_app_took_signal("the application armed ITIMER_PROF");
-    return cg_real.setitimer(which, value, old);
+    return cg_real.real_setitimer(which, value, old);
 }
 
 /* Both names: programs call either, and glibc's own internal calls (from
@@ -142,8 +143,8 @@ CG_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value,
 static __attribute__((noreturn)) CG_NO_SANITIZE void exit_after_flush(int status)
 {
     cg_preload_before_exit_sigsafe();
-    if (cg_real.exit_now)
-        cg_real.exit_now(status);
+    if (cg_real.real_exit)
+        cg_real.real_exit(status);
     for (;;)
         syscall(SYS_exit_group, status);
 }

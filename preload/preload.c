@@ -24,12 +24,12 @@
  */
 #include "preload/preload.h"
 
-#include "core/agent.h"
-#include "core/config.h"
-#include "core/cpu_timer.h"
-#include "core/elf_symtab.h"
-#include "core/log.h"
-#include "core/threads.h"
+#include "core/agent/agent.h"
+#include "core/agent/config.h"
+#include "core/base/log.h"
+#include "core/sample/cpu_timer.h"
+#include "core/sample/threads.h"
+#include "core/symbols/elf_symtab.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -111,7 +111,7 @@ static struct cg_agent *make_agent(uint64_t start_delay_ms)
 {
     struct cg_agent_options opts = {
         .signo = CG_PROFILE_SIGNAL,
-        .pthread_create = cg_real.pthread_create,
+        .real = &cg_real,
         .start_delay_ms = start_delay_ms,
     };
     return cg_agent_new(&g_cfg, &opts);
@@ -172,7 +172,7 @@ static const char *stand_down_reason(void)
     if (access(CG_AGENT_KILL_FILE, F_OK) == 0)
         return CG_AGENT_KILL_FILE " exists (kill switch)";
     struct sigaction cur;
-    if (cg_real.sigaction(CG_PROFILE_SIGNAL, NULL, &cur) == 0 &&
+    if (cg_real.real_sigaction(CG_PROFILE_SIGNAL, NULL, &cur) == 0 &&
         ((cur.sa_flags & SA_SIGINFO) ||
          (cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN)))
         return "a SIGPROF handler is already installed";
@@ -244,7 +244,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     sa.sa_sigaction = cg_handler_sigsafe;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (cg_real.sigaction(CG_PROFILE_SIGNAL, &sa, NULL) != 0) {
+    if (cg_real.real_sigaction(CG_PROFILE_SIGNAL, &sa, NULL) != 0) {
         CG_ERROR("cannot install the SIGPROF handler: %s; the agent stays off", strerror(errno));
         cg_handler_set_threads(NULL);
         cg_agent_free(agent);

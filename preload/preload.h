@@ -5,11 +5,18 @@
  * handler.c owns the SIGPROF handler and its thread-local state;
  * interpose.c owns the wrappers of libc entry points.
  *
+ * Owns: the process's agent pointer (cg_preload_agent) and the table of
+ * libc's originals (cg_real); the handler's thread-local slot cache.
  * Thread safety: the globals are atomics or written once in the
- * constructor before any other thread can see them.
+ * constructor before any other thread can see them; the wrappers run on
+ * any application thread.
+ * Signal safety: cg_handler_sigsafe and cg_preload_before_exit_sigsafe
+ * are async-signal-safe; nothing else here is.
  */
 #ifndef CG_PRELOAD_H
 #define CG_PRELOAD_H
+
+#include "core/base/real_fns.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -23,14 +30,8 @@ struct cg_threads;
 
 #define CG_PROFILE_SIGNAL SIGPROF
 
-/* The real libc functions behind our wrappers (dlsym RTLD_NEXT). */
-struct cg_real_fns {
-    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
-    sighandler_t (*signal)(int, sighandler_t);
-    int (*setitimer)(int, const struct itimerval *, struct itimerval *);
-    void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
-};
+/* The real libc functions behind our wrappers (dlsym RTLD_NEXT), passed
+ * down to core/ by pointer (core/base/real_fns.h). */
 extern struct cg_real_fns cg_real;
 
 /* Resolves cg_real once; safe to call from any wrapper before the

@@ -5,7 +5,7 @@
 set -eu
 banned='\b(malloc|calloc|realloc|free|strdup|printf|fprintf|snprintf|vsnprintf|sprintf|syslog|puts|fputs|fopen|fclose|pthread_mutex_lock|pthread_mutex_trylock|pthread_rwlock_[a-z]*|dlsym|dlopen|dladdr|getenv|setenv|cg_log|CG_(ERROR|WARN|INFO|DEBUG)|exit|abort|sleep|usleep|unw_step|unw_init_local)\s*\('
 status=0
-files=$(ls preload/*.c core/*.c 2>/dev/null || true)
+files=$(find preload core -name '*.c' 2>/dev/null | sort)
 for f in $files; do
     # Extract the bodies of *_sigsafe functions (from the definition line to
     # the closing brace in column 0), and all of preload/handler.c.

@@ -14,7 +14,7 @@
  */
 #include "sigv4/sigv4.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "sigv4/sigv4_internal.h"
 
 #include <ctype.h>

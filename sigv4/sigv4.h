@@ -17,10 +17,11 @@
  * and X-Amzn-Trace-Id never signed (clients and proxies change them); the
  * scope date from the same timestamp as X-Amz-Date.
  *
- * Ownership: everything in struct sigv4_result is owned by it and freed by
+ * Owns: everything in struct sigv4_result is owned by it and freed by
  * sigv4_result_cleanup (which wipes it).  Inputs are borrowed.
  * Thread safety: sigv4_sign is reentrant; a key cache must not be shared
  * between threads without the caller's lock.
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_SIGV4_H
 #define CG_SIGV4_H

@@ -1,7 +1,11 @@
 /*
  * sigv4_internal.h - the canonicalisation stages, for tests and the fuzz
  * target.  Each returns a malloc'd string (caller frees) or NULL when out
- * of memory.
+ * of memory.  Private to sigv4/ (and its tests).
+ *
+ * Owns: nothing; results are the caller's.
+ * Thread safety: reentrant.
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_SIGV4_INTERNAL_H
 #define CG_SIGV4_INTERNAL_H

@@ -17,8 +17,10 @@
  * malformed line is an error that names file and line (the caller logs it
  * once and the agent does not guess).
  *
- * Ownership: cg_aws_config owns everything; values are wiped on cleanup
- * (they include secrets).  Thread safety: load once, then read-only.
+ * Owns: cg_aws_config owns everything; values are wiped on cleanup
+ * (they include secrets).
+ * Thread safety: load once, then read-only.
+ * Signal safety: none (files, allocation).
  */
 #ifndef CG_STS_AWS_CONFIG_H
 #define CG_STS_AWS_CONFIG_H

@@ -4,11 +4,11 @@
  */
 #include "sts/aws_request.h"
 
-#include "core/error.h"
-#include "core/http.h"
-#include "core/log.h"
-#include "core/sign_log.h"
+#include "core/base/error.h"
+#include "core/base/http.h"
+#include "core/base/log.h"
 #include "sigv4/sigv4.h"
+#include "sts/sign_log.h"
 #include "sts/xml_fields.h"
 
 #include <jansson.h>

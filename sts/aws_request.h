@@ -19,10 +19,11 @@
  * InvalidSignatureException, SignatureDoesNotMatch "Signature expired",
  * RequestInTheFuture) is retried once after the correction.
  *
- * Ownership: the client owns its HTTP handle and signing-key cache; a
- * result owns its body (wiped on cleanup).
- * Thread safety: one client per thread at a time.  The skew offset is
- * process-wide and atomic.
+ * Owns: the client owns its HTTP handle and signing-key cache; a result
+ * owns its body (wiped on cleanup).
+ * Thread safety: one client per thread at a time (the upload thread,
+ * `cgagent check`).  The skew offset is process-wide and atomic.
+ * Signal safety: none (network, allocation).
  */
 #ifndef CG_STS_AWS_REQUEST_H
 #define CG_STS_AWS_REQUEST_H

@@ -4,8 +4,8 @@
  */
 #include "sts/chain.h"
 
-#include "core/error.h"
-#include "core/http.h"
+#include "core/base/error.h"
+#include "core/base/http.h"
 #include "sts/aws_config.h"
 
 #include <netdb.h>

@@ -22,7 +22,10 @@
  * endpoint of the profiling group's region (AWS_ENDPOINT_URL_STS
  * overrides), ExternalId when set, DurationSeconds 3600.
  *
+ * Owns: the chain it builds owns its provider until the caller takes it
+ * (cg_chain_cleanup frees what is left).
  * Thread safety: reentrant (reads the environment through getenv_fn).
+ * Signal safety: none.
  */
 #ifndef CG_STS_CHAIN_H
 #define CG_STS_CHAIN_H

@@ -3,7 +3,7 @@
  */
 #include "sts/cred_cache.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <pthread.h>
 #include <stdio.h>

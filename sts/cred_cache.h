@@ -16,10 +16,11 @@
  * invalidate() (the service said ExpiredToken) forces the next get() to
  * fetch.
  *
- * Ownership: the cache owns the provider and its credentials (wiped on
- * free); get() hands out a copy the caller clears.
+ * Owns: the cache owns the provider and its credentials (wiped on free);
+ * get() hands out a copy the caller clears.
  * Thread safety: every function may be called from any thread; fetches
  * are serialised by an internal mutex.
+ * Signal safety: none (locks, network).
  */
 #ifndef CG_STS_CRED_CACHE_H
 #define CG_STS_CRED_CACHE_H

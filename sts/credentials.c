@@ -3,7 +3,7 @@
  */
 #include "sts/credentials.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,12 +2,13 @@
  * credentials.h - one set of AWS credentials, and the small helpers every
  * provider shares: copying, wiping, expiry times.
  *
- * Ownership: a struct cg_credentials owns its strings.  cg_credentials_clear
+ * Owns: a struct cg_credentials owns its strings.  cg_credentials_clear
  * overwrites the secret and the token before freeing them (SPEC §7); use it
  * on every copy, including temporaries.  Never log the secret or the token;
  * the access key id is not secret and may appear in messages.
  * Thread safety: plain data; the caching provider (cred_cache.h) is the
  * thread-safe owner.
+ * Signal safety: none (it allocates).
  */
 #ifndef CG_STS_CREDENTIALS_H
 #define CG_STS_CREDENTIALS_H

@@ -9,7 +9,9 @@
  * every region).  Plain http:// is accepted only for an endpoint the user
  * set (SPEC §7); a default is always https.
  *
- * Thread safety: reentrant.
+ * Owns: nothing; the URL returned is malloc'd and the caller's.
+ * Thread safety: reentrant (reads the environment).
+ * Signal safety: none.
  */
 #ifndef CG_STS_ENDPOINTS_H
 #define CG_STS_ENDPOINTS_H

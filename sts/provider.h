@@ -15,9 +15,11 @@
  * On failure `err` holds one sentence that names the source; the caller
  * logs it once.  Secrets never enter `err`.
  *
- * Ownership: a provider owns its settings; an assume-role provider owns
- * its source.  Thread safety: one thread at a time per provider (the
- * cache serialises).
+ * Owns: a provider owns its settings; an assume-role provider owns its
+ * source.
+ * Thread safety: one thread at a time per provider (the cache
+ * serialises).
+ * Signal safety: none (network, files, child processes).
  */
 #ifndef CG_STS_PROVIDER_H
 #define CG_STS_PROVIDER_H

@@ -6,8 +6,8 @@
  */
 #include "sts/provider.h"
 
-#include "core/error.h"
-#include "core/http.h"
+#include "core/base/error.h"
+#include "core/base/http.h"
 
 #include <jansson.h>
 #include <stdio.h>

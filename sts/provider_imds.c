@@ -8,9 +8,9 @@
  */
 #include "sts/provider.h"
 
-#include "core/error.h"
-#include "core/http.h"
-#include "core/log.h"
+#include "core/base/error.h"
+#include "core/base/http.h"
+#include "core/base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  */
 #include "sts/provider.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "sts/sts_client.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
  */
 #include "sts/sts_client.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "sts/xml_fields.h"
 
 #include <stdarg.h>

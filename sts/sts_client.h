@@ -11,7 +11,10 @@
  * ValidationError repeats the service's reason.  The secret and the
  * tokens never appear.
  *
+ * Owns: nothing beyond one call; results go into the caller's
+ * credentials.
  * Thread safety: as the aws_request client passed in (one thread at a time).
+ * Signal safety: none (network).
  */
 #ifndef CG_STS_STS_CLIENT_H
 #define CG_STS_STS_CLIENT_H

@@ -3,7 +3,7 @@
  */
 #include "sts/xml_fields.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <expat.h>
 #include <stdbool.h>

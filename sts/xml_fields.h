@@ -8,8 +8,10 @@
  * never sends one, and entity declarations are how XML bombs start),
  * depth and field sizes are capped.
  *
- * Ownership: values are malloc'd into the caller's array and wiped by
- * cg_xml_fields_cleanup (they may be secrets).  Thread safety: reentrant.
+ * Owns: values are malloc'd into the caller's array and wiped by
+ * cg_xml_fields_cleanup (they may be secrets).
+ * Thread safety: reentrant.
+ * Signal safety: none (expat, allocation).
  */
 #ifndef CG_STS_XML_FIELDS_H
 #define CG_STS_XML_FIELDS_H

@@ -2,8 +2,11 @@
 """Runs every cgagent test suite and prints one closing line.
 
 Suites:
-  unit         each binary in BUILD/tests/ (cmocka), one per tests/unit/*_test.c
+  layout       tests/layout/test_*.py: the tree's rooms, their one-way order,
+               file sizes, header contracts and doc paths
+               (scripts/check-layout.py), and that the checker catches each
   repo         tests/repo/test_*.py (the repository itself: self-contained)
+  unit         each binary in BUILD/tests/ (cmocka), one per tests/unit/*_test.c
   emulator     tests/emulator/test_*.py  (the AWS emulator's own tests)
   integration  tests/integration/test_*.py (C code against the emulator)
   e2e          tests/e2e/test_*.py (real programs under LD_PRELOAD)
@@ -21,7 +24,7 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY_SUITES = ("repo", "emulator", "integration", "e2e")
+PY_SUITES = ("layout", "repo", "emulator", "integration", "e2e")
 UNIT_TIMEOUT_S = 300
 
 
@@ -88,7 +91,7 @@ def main():
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build))
     passed = failed = 0
-    suites = [args.only] if args.only else ["unit"] + list(PY_SUITES)
+    suites = [args.only] if args.only else ["layout", "repo", "unit"] + list(PY_SUITES[2:])
     for s in suites:
         p, f = run_unit(build) if s == "unit" else run_python(s, build)
         passed += p

@@ -3,8 +3,8 @@
  * (issue target: under 100 ms on the 2-core CI machine).  Prints the
  * median of 5 runs for each stage.
  */
-#include "core/calltree.h"
-#include "core/profile_doc.h"
+#include "core/profile/calltree.h"
+#include "core/profile/profile_doc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

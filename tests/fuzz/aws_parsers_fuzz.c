@@ -9,7 +9,7 @@
  * must return cleanly (no crash, leak or sanitizer report) whatever the
  * bytes, and what it accepts must be self-consistent.
  */
-#include "core/http.h"
+#include "core/base/http.h"
 #include "sts/aws_config.h"
 #include "sts/credentials.h"
 #include "sts/provider.h"

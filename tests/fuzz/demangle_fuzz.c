@@ -3,7 +3,7 @@
  * from whatever ELF objects a profiled program loads, so any bytes must
  * give a name or NULL, within the depth and length limits.
  */
-#include "core/demangle.h"
+#include "core/symbols/demangle.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * agent_limits_test.c - the agent's CPU self-limit rule.
  */
-#include "core/agent.h"
+#include "core/agent/agent.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,10 +2,10 @@
  * calltree_document_test.c - call tree, profile document, folded stacks,
  * and the report built on them.
  */
-#include "core/calltree.h"
-#include "core/folded.h"
-#include "core/profile_doc.h"
-#include "core/report.h"
+#include "core/profile/calltree.h"
+#include "core/profile/folded.h"
+#include "core/profile/profile_doc.h"
+#include "core/profile/report.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,9 +1,9 @@
 /*
  * config_load_test.c - settings from env, config file and defaults.
  */
-#include "core/config.h"
-#include "core/error.h"
-#include "core/log.h"
+#include "core/agent/config.h"
+#include "core/base/error.h"
+#include "core/base/log.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

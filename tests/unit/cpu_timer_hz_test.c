@@ -3,7 +3,7 @@
  * caps what a thread CPU-clock timer delivers is a timing claim: the e2e
  * TickCap test checks its effect on a profile's thread-seconds.)
  */
-#include "core/cpu_timer.h"
+#include "core/sample/cpu_timer.h"
 
 #include <setjmp.h>
 #include <signal.h>

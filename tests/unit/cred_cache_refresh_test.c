@@ -4,7 +4,7 @@
  * failure, mandatory refresh fetches before answering, failures back off,
  * invalidate forces a fetch.
  */
-#include "core/error.h"
+#include "core/base/error.h"
 #include "sts/cred_cache.h"
 
 #include <setjmp.h>

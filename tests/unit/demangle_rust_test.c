@@ -14,7 +14,7 @@
  * agree with c++filt apart from the same c++filt bugs and its dropping of
  * ".cold"-style suffixes (see docs/symbolizer.md).
  */
-#include "core/demangle.h"
+#include "core/symbols/demangle.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

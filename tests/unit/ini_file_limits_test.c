@@ -1,8 +1,8 @@
 /*
  * ini_file_limits_test.c - the INI reader on good, bad and hostile files.
  */
-#include "core/error.h"
-#include "sts/ini_file.h"
+#include "core/base/error.h"
+#include "core/base/ini_file.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

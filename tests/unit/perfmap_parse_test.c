@@ -5,7 +5,7 @@
  * skipped, a replaced or truncated file read afresh, files that are not
  * ours or are symlinks refused, and the table and name bounds.
  */
-#include "core/perfmap.h"
+#include "core/symbols/perfmap.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /*
  * ring_spsc_test.c - the per-thread sample ring.
  */
-#include "core/ring.h"
+#include "core/sample/ring.h"
 
 #include <pthread.h>
 #include <setjmp.h>

@@ -2,9 +2,9 @@
  * sign_log_debug_test.c - the SigV4 debug log shows the stages and never
  * the secret, the session token, the signing key or the signature.
  */
-#include "core/log.h"
-#include "core/sign_log.h"
+#include "core/base/log.h"
 #include "sigv4/sigv4.h"
+#include "sts/sign_log.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
  * with encoded bytes, ports, empty and given payload hashes, session
  * tokens, excluded headers, the STS form POST, the key cache, bad input.
  */
-#include "core/error.h"
+#include "core/base/error.h"
 #include "sigv4/sigv4.h"
 #include "sigv4/sigv4_internal.h"
 

@@ -5,7 +5,7 @@
  * header and presigned-query forms, the canonical request, string to
  * sign, signature and the signed request must match byte for byte.
  */
-#include "core/error.h"
+#include "core/base/error.h"
 #include "sigv4/sigv4.h"
 
 #include <dirent.h>

@@ -1,7 +1,7 @@
 /*
  * stackagg_table_test.c - the raw-stack table between reports.
  */
-#include "core/stackagg.h"
+#include "core/sample/stackagg.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

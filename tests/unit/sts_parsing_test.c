@@ -4,8 +4,8 @@
  * and the container host allow-list, STS XML, retry classification and
  * clock-skew bookkeeping.
  */
-#include "core/error.h"
-#include "core/http.h"
+#include "core/base/error.h"
+#include "core/base/http.h"
 #include "sts/aws_config.h"
 #include "sts/aws_request.h"
 #include "sts/credentials.h"

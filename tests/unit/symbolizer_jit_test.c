@@ -3,7 +3,7 @@
  * /tmp/perf-PID.map with the file "[jit]", "[unknown]" without a file
  * otherwise, and names that stay valid after the map moves on.
  */
-#include "core/symbolizer.h"
+#include "core/symbols/symbolizer.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

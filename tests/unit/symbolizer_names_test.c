@@ -2,10 +2,10 @@
  * symbolizer_names_test.c - names for PCs: static functions, stripped
  * libraries, the vDSO, C++ and Rust manglings.
  */
-#include "core/demangle.h"
-#include "core/elf_symtab.h"
-#include "core/error.h"
-#include "core/symbolizer.h"
+#include "core/base/error.h"
+#include "core/symbols/demangle.h"
+#include "core/symbols/elf_symtab.h"
+#include "core/symbols/symbolizer.h"
 
 #include <dlfcn.h>
 #include <link.h>

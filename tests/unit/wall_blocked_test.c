@@ -1,9 +1,9 @@
 /*
  * wall_blocked_test.c - stacks of blocked threads, read without signals.
  */
-#include "core/error.h"
-#include "core/symbolizer.h"
-#include "core/wall.h"
+#include "core/base/error.h"
+#include "core/sample/wall.h"
+#include "core/symbols/symbolizer.h"
 
 #include <poll.h>
 #include <sched.h>

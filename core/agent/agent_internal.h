@@ -1,0 +1,143 @@
+/*
+ * agent_internal.h - what the files of the agent share, one file per
+ * phase of its life:
+ *   agent.c          start: creating the agent and its threads;
+ *   agent_threads.c  per-thread set-up: registering threads, their CPU
+ *                    timers, the /proc/self/task scan, standing aside;
+ *   agent_loop.c     the agent thread: draining rings, wall-clock ticks,
+ *                    limits, what ConfigureAgent asked for;
+ *   agent_report.c   the periodic report: symbols, call tree, document,
+ *                    local sink and uploader;
+ *   agent_exit.c     stop and the _exit flush (fork and exec: see there).
+ * Private to core/agent/.
+ *
+ * Owns: the layout of struct cg_agent.
+ * Thread safety: as marked on each field: settings are written before
+ * the agent thread starts; "agent-thread state" only on that thread;
+ * atomics anywhere; fields "guarded by wake_lock" under it.
+ * Signal safety: cg_agent_exit_flush_sigsafe uses only the atomics and
+ * clock.h; nothing else here is async-signal-safe.
+ */
+#ifndef CG_AGENT_INTERNAL_H
+#define CG_AGENT_INTERNAL_H
+
+#include "core/agent/agent.h"
+
+#include "core/base/clock.h"
+#include "core/base/uuid.h"
+#include "core/upload/fleet.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+struct cg_agent {
+    /* settings copied at creation */
+    uint32_t cpu_hz;
+    uint32_t wall_interval_ms;
+    uint32_t max_stack_depth;
+    uint64_t reporting_interval_ms;
+    char *output_dir;
+    char *profile_name;     /* group name, else program name: file names */
+    uint32_t cpu_limit_percent;
+    uint64_t memory_limit_bytes;
+    const char *kill_file;
+    struct cg_agent_options opts;
+
+    struct cg_threads *threads;
+    pthread_mutex_t reg_lock; /* registration: find-then-claim is atomic */
+    _Atomic bool stopped;     /* stand_aside or stop: no more timers */
+    _Atomic bool modules_changed;
+    _Atomic pid_t tid;
+    _Atomic uint64_t unprofiled_threads; /* registry full or timer failed */
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake_cond;
+    bool stop_requested;      /* guarded by wake_lock */
+    bool kicked;              /* guarded by wake_lock: drain now */
+    _Atomic size_t exited_pending; /* EXITED slots not yet reclaimed */
+    bool done;                /* guarded by wake_lock */
+
+    /* agent-thread state */
+    struct cg_stackagg *stacks;
+    struct cg_symbolizer *symbolizer;
+    struct cg_wall *wall;        /* created at the first wall tick */
+    uint64_t *wall_scratch;      /* CG_MAX_UNWIND_FRAMES pcs */
+    uint64_t wall_unwinds, wall_reused, wall_moved; /* for debug logging */
+    uint64_t period_start_ms;   /* epoch ms */
+    uint64_t last_sample_ms;    /* epoch ms of the last drained sample */
+    uint64_t period_cpu_ns;     /* process CPU at period start */
+    uint64_t period_agent_ns;   /* agent thread CPU at period start */
+    uint64_t period_upload_ns;  /* upload thread CPU at period start */
+    uint64_t samples_in_period;
+    uint64_t drops_in_period;
+    uint64_t handler_ns_in_period; /* time spent in the handler, all threads */
+    uint64_t handler_calls_in_period;
+    uint64_t threads_seen_max;
+    uint64_t loader_generation; /* dlpi_adds + dlpi_subs at the last check */
+    uint64_t started_mono_ns;     /* when the agent thread started */
+    uint64_t handler_ns_total;    /* handler time since start, all threads */
+    size_t last_tree_bytes;       /* memory of the last call tree built */
+    char fleet_id[CG_UUID_BUF];
+    char runtime_version[32];
+    uint32_t vcpus;
+
+    /* CodeGuru Profiler delivery (NULL without a profiling group) */
+    struct cg_uploader *uploader;
+    /* What ConfigureAgent asked for, set from the uploader thread and
+     * taken over by the agent thread at its next wake-up (0: no change). */
+    _Atomic bool paused;              /* shouldProfile=false or a setup error */
+    bool paused_applied;              /* agent thread: timers disarmed */
+    _Atomic uint64_t svc_reporting_interval_ms;
+    _Atomic uint32_t svc_wall_interval_ms;
+    _Atomic uint32_t svc_max_stack_depth;
+    _Atomic bool svc_changed;
+    pid_t pid;                        /* the process this agent belongs to */
+    _Atomic bool exit_requested;      /* _exit: stop and flush (set sigsafe) */
+    _Atomic uint64_t stop_deadline_ns;/* CLOCK_MONOTONIC; 0: none set */
+    _Atomic bool finished;            /* the thread is done (read sigsafe) */
+    struct cg_fleet fleet;            /* written once by the uploader, then */
+    _Atomic bool fleet_ready;         /* published here; read by the agent */
+};
+
+static inline pid_t cg_agent_current_tid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+/* agent_threads.c */
+
+/* Deletes every slot's timer, under reg_lock. */
+void cg_agent_delete_timers(struct cg_agent *a);
+
+/* Arms (the service said resume) or disarms (pause) every timer, keeping
+ * them allocated; nothing once the agent stopped. */
+void cg_agent_arm_timers(struct cg_agent *a, bool arm);
+
+/* Registers threads found in /proc/self/task that nobody registered, and
+ * retires slots of threads that vanished.  Agent thread. */
+void cg_agent_rescan_tasks(struct cg_agent *a);
+
+/* agent_loop.c */
+
+/* The agent thread's body: arg is the agent. */
+void *cg_agent_main(void *arg);
+
+/* agent_report.c */
+
+/* Builds, writes and submits the period's profile (final: the last one),
+ * then starts a new period.  Agent thread. */
+void cg_agent_report(struct cg_agent *a, bool final);
+
+/* Memory the agent holds (registry, rings, stack table, symbols, the last
+ * call tree, the upload queue). */
+size_t cg_agent_bytes(const struct cg_agent *a);
+
+#endif

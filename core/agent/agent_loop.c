@@ -1,0 +1,299 @@
+/*
+ * agent_loop.c - the agent thread: every drain interval (100 ms) it moves
+ * every ring's records into the raw-stack table; every wall interval it
+ * takes wall-clock stacks of threads that are off the CPU; every second
+ * it checks its limits and scans /proc/self/task; every reporting interval
+ * it reports (agent_report.c).  All of that work (malloc, file I/O,
+ * symbol tables) happens here, never in the handler and never on an
+ * application thread.
+ *
+ * DESIGN: one loop, one timed wait on wake_cond; the uploader's callback
+ * (ConfigureAgent's answer) and heavy thread churn wake it early.  What it
+ * won't do: burst after falling behind (a missed wall tick is skipped).
+ */
+#include "core/agent/agent_internal.h"
+
+#include "core/base/log.h"
+#include "core/sample/count_key.h"
+#include "core/sample/ring.h"
+#include "core/sample/stackagg.h"
+#include "core/sample/threads.h"
+#include "core/sample/wall.h"
+#include "core/upload/uploader.h"
+
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void drain_slot(struct cg_thread_slot *s, void *ctx)
+{
+    struct cg_agent *a = ctx;
+    /* Read the state before draining: once EXITED nothing more is pushed,
+     * so a ring drained after seeing EXITED is empty for good.  Reading it
+     * after would race with a last sample pushed just before the exit. */
+    bool exited = atomic_load(&s->state) == CG_SLOT_EXITED;
+    const struct cg_sample_rec *rec;
+    while ((rec = cg_ring_peek(s->ring)) != NULL) {
+        unsigned flags = rec->flags & (CG_REC_TRUNCATED | CG_REC_UNWIND_FAILED);
+        if (cg_stackagg_add(a->stacks, rec->pcs, rec->depth, rec->key, flags, rec->weight) == 0)
+            a->samples_in_period += rec->weight;
+        else
+            a->drops_in_period += rec->weight;
+        a->drops_in_period += rec->missed;
+        cg_ring_release(s->ring, rec);
+        a->last_sample_ms = 0; /* set below, once per drain */
+    }
+    uint64_t hns = atomic_load_explicit(&s->handler_ns, memory_order_relaxed);
+    a->handler_ns_in_period += hns - s->handler_ns_reported;
+    a->handler_ns_total += hns - s->handler_ns_reported;
+    s->handler_ns_reported = hns;
+    uint64_t calls = atomic_load_explicit(&s->handler_calls, memory_order_relaxed);
+    a->handler_calls_in_period += calls - s->handler_calls_reported;
+    s->handler_calls_reported = calls;
+    uint64_t drops = cg_ring_drops(s->ring);
+    a->drops_in_period += drops - s->drops_reported;
+    s->drops_reported = drops;
+    if (exited) {
+        free(s->wall_pcs);
+        s->wall_pcs = NULL;
+        s->wall_depth = 0;
+        if (s->self_registered)
+            atomic_fetch_sub(&a->exited_pending, 1);
+        cg_threads_reclaim(a->threads, s);
+    }
+}
+
+static int read_loader_counts(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uint64_t *gen = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+        *gen = (uint64_t)info->dlpi_adds + (uint64_t)info->dlpi_subs;
+    return 1; /* the counters are the same in every entry: one is enough */
+}
+
+/* Notices dlopen/dlclose without wrapping them (docs/internals.md, "Why
+ * not wrap dlopen"). */
+static void check_modules(struct cg_agent *a)
+{
+    uint64_t gen = 0;
+    dl_iterate_phdr(read_loader_counts, &gen);
+    if (gen != a->loader_generation) {
+        a->loader_generation = gen;
+        atomic_store(&a->modules_changed, true);
+    }
+}
+
+static void drain_all(struct cg_agent *a)
+{
+    check_modules(a);
+    uint64_t before = a->samples_in_period;
+    cg_threads_for_each(a->threads, drain_slot, a);
+    if (a->samples_in_period != before)
+        a->last_sample_ms = cg_clock_epoch_ms();
+    size_t n = cg_threads_count(a->threads);
+    if (n > a->threads_seen_max)
+        a->threads_seen_max = n;
+}
+
+/* One wall-clock sample of a thread that is off the CPU (SPEC §4), without
+ * signalling it: see core/sample/wall.h.  Threads on the CPU are the CPU timers'
+ * business and are skipped. */
+static void wall_sample_slot(struct cg_thread_slot *s, void *ctx)
+{
+    struct cg_agent *a = ctx;
+    if (atomic_load(&s->state) != CG_SLOT_ACTIVE || s->tid == cg_agent_tid(a))
+        return;
+    struct cg_wall_state st;
+    if (cg_wall_read_state(s->tid, &st) != 0 || !st.in_syscall)
+        return;
+    unsigned key = st.state == 'D' ? CG_KEY_BLOCKED : CG_KEY_WAITING;
+    if (s->wall_depth && s->wall_sp == st.sp && s->wall_pc == st.pc && s->wall_nr == st.nr) {
+        /* Still blocked where it was: the same stack. */
+        if (cg_stackagg_add(a->stacks, s->wall_pcs, s->wall_depth, key, 0, 1) == 0)
+            a->samples_in_period++;
+        a->wall_reused++;
+        return;
+    }
+    size_t depth = 0;
+    if (cg_wall_unwind(a->wall, &st, a->wall_scratch, CG_MAX_UNWIND_FRAMES, &depth) != 0)
+        return;
+    a->wall_unwinds++;
+    struct cg_wall_state again;
+    if (cg_wall_read_state(s->tid, &again) != 0 || !again.in_syscall || again.sp != st.sp ||
+        again.pc != st.pc || again.nr != st.nr) {
+        a->wall_moved++; /* it ran meanwhile: the stack may be torn */
+        return;
+    }
+    uint64_t *copy = realloc(s->wall_pcs, depth * sizeof(*copy));
+    if (copy) {
+        memcpy(copy, a->wall_scratch, depth * sizeof(*copy));
+        s->wall_pcs = copy;
+        s->wall_depth = depth;
+        s->wall_sp = st.sp;
+        s->wall_pc = st.pc;
+        s->wall_nr = st.nr;
+    }
+    if (cg_stackagg_add(a->stacks, a->wall_scratch, depth, key, 0, 1) == 0)
+        a->samples_in_period++;
+}
+
+static void wall_tick(struct cg_agent *a)
+{
+    if (!a->wall) {
+        a->wall = cg_wall_new();
+        a->wall_scratch = malloc(CG_MAX_UNWIND_FRAMES * sizeof(*a->wall_scratch));
+        if (!a->wall || !a->wall_scratch) {
+            CG_WARN("cannot set up wall-clock sampling: out of memory; CPU sampling goes on");
+            a->wall_interval_ms = 0;
+            return;
+        }
+    }
+    cg_threads_for_each(a->threads, wall_sample_slot, a);
+}
+
+bool cg_agent_over_cpu_limit(uint64_t agent_cpu_ns, uint64_t wall_ns, uint32_t limit_percent)
+{
+    if (wall_ns < 10ull * 1000000000u || limit_percent == 0)
+        return false;
+    return agent_cpu_ns * 100u > wall_ns * (uint64_t)limit_percent;
+}
+
+/* The agent's limits (SPEC §4): past any of them it stops sampling for
+ * good, with one log line, and keeps what it has for the reports. */
+static void check_limits(struct cg_agent *a)
+{
+    if (cg_agent_is_stopped(a))
+        return;
+    if (access(a->kill_file, F_OK) == 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s exists (kill switch)", a->kill_file);
+        cg_agent_stand_aside(a, why);
+        return;
+    }
+    uint64_t cpu = cg_clock_ns(CLOCK_THREAD_CPUTIME_ID) + a->handler_ns_total +
+                   cg_uploader_cpu_ns(a->uploader);
+    uint64_t wall = cg_clock_ns(CLOCK_MONOTONIC) - a->started_mono_ns;
+    if (cg_agent_over_cpu_limit(cpu, wall, a->cpu_limit_percent)) {
+        char why[200];
+        snprintf(why, sizeof(why), "the agent used %.1f%% CPU (limit %u%%, CGAGENT_CPU_LIMIT_PERCENT)",
+                 100.0 * (double)cpu / (double)wall, a->cpu_limit_percent);
+        cg_agent_stand_aside(a, why);
+        return;
+    }
+    size_t bytes = cg_agent_bytes(a);
+    if (bytes > a->memory_limit_bytes) {
+        char why[200];
+        snprintf(why, sizeof(why), "the agent holds %.1f MB (limit %llu MB, CGAGENT_MEMORY_LIMIT_MB)",
+                 (double)bytes / 1048576.0, (unsigned long long)(a->memory_limit_bytes >> 20));
+        cg_agent_stand_aside(a, why);
+    }
+}
+
+/* Waits until `deadline_ns` (CLOCK_MONOTONIC) or a stop request.
+ * Returns true when stop was requested. */
+static bool wait_until(struct cg_agent *a, uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    pthread_mutex_lock(&a->wake_lock);
+    while (!a->stop_requested && !a->kicked) {
+        if (pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    a->kicked = false;
+    bool stop = a->stop_requested;
+    pthread_mutex_unlock(&a->wake_lock);
+    return stop;
+}
+
+/* Takes over what ConfigureAgent asked for (agent thread). */
+static void take_service_settings(struct cg_agent *a, uint64_t now, uint64_t *next_report,
+                                  uint64_t *next_wall)
+{
+    bool paused = atomic_load(&a->paused);
+    if (paused != a->paused_applied && a->cpu_hz && !cg_agent_is_stopped(a)) {
+        cg_agent_arm_timers(a, !paused);
+        CG_INFO("sampling %s", paused ? "paused (the service said shouldProfile=false, or the "
+                                        "profiling group is not usable)"
+                                      : "resumed");
+    }
+    a->paused_applied = paused;
+    if (!atomic_exchange(&a->svc_changed, false))
+        return;
+    uint64_t r = atomic_load(&a->svc_reporting_interval_ms);
+    if (r && r != a->reporting_interval_ms) {
+        a->reporting_interval_ms = r;
+        *next_report = now + r * 1000000u;
+    }
+    uint32_t w = atomic_load(&a->svc_wall_interval_ms);
+    if (w && w != a->wall_interval_ms && a->wall_interval_ms) {
+        a->wall_interval_ms = w;
+        *next_wall = now + (uint64_t)w * 1000000u;
+    }
+    uint32_t d = atomic_load(&a->svc_max_stack_depth);
+    if (d)
+        a->max_stack_depth = d;
+}
+
+void *cg_agent_main(void *arg)
+{
+    struct cg_agent *a = arg;
+    atomic_store(&a->tid, cg_agent_current_tid());
+    a->period_agent_ns = cg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    a->started_mono_ns = cg_clock_ns(CLOCK_MONOTONIC);
+    uint64_t now = cg_clock_ns(CLOCK_MONOTONIC);
+    bool stop = false;
+    if (a->opts.start_delay_ms)
+        stop = wait_until(a, now + a->opts.start_delay_ms * 1000000u);
+    uint64_t drain_ns = a->opts.drain_interval_ms * 1000000u;
+    uint64_t next_rescan = 0;
+    uint64_t next_report = cg_clock_ns(CLOCK_MONOTONIC) + a->reporting_interval_ms * 1000000u;
+    uint64_t next_wall = cg_clock_ns(CLOCK_MONOTONIC) + a->wall_interval_ms * 1000000u;
+    while (!stop) {
+        uint64_t wake = cg_clock_ns(CLOCK_MONOTONIC) + drain_ns;
+        if (a->wall_interval_ms && next_wall < wake)
+            wake = next_wall;
+        stop = wait_until(a, wake) || atomic_load(&a->exit_requested);
+        drain_all(a);
+        now = cg_clock_ns(CLOCK_MONOTONIC);
+        take_service_settings(a, now, &next_report, &next_wall);
+        if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && !a->paused_applied &&
+            now >= next_wall) {
+            wall_tick(a);
+            next_wall += a->wall_interval_ms * 1000000u;
+            if (next_wall < now) /* fell behind: skip, do not burst */
+                next_wall = now + a->wall_interval_ms * 1000000u;
+        }
+        if (!stop && now >= next_rescan) {
+            check_limits(a);
+            cg_agent_rescan_tasks(a);
+            next_rescan = now + a->opts.rescan_interval_ms * 1000000u;
+        }
+        if (!stop && now >= next_report) {
+            cg_agent_report(a, false);
+            next_report = now + a->reporting_interval_ms * 1000000u;
+        }
+    }
+    /* Stopping: from here on the uploader only flushes. */
+    cg_uploader_stop_soon(a->uploader);
+    if (atomic_load(&a->exit_requested)) {
+        /* _exit's thread could not take the registry lock itself. */
+        atomic_store(&a->stopped, true);
+        cg_agent_delete_timers(a);
+    }
+    drain_all(a);
+    cg_agent_report(a, true);
+    /* The final profile is queued: deliver it in the time that is left. */
+    uint64_t deadline = atomic_load(&a->stop_deadline_ns);
+    if (a->uploader)
+        cg_uploader_stop(a->uploader, (deadline ? deadline
+                                                 : cg_clock_ns(CLOCK_MONOTONIC) + 5000000000u) /
+                                          1000000u);
+    atomic_store(&a->finished, true);
+    pthread_mutex_lock(&a->wake_lock);
+    a->done = true;
+    pthread_cond_broadcast(&a->wake_cond);
+    pthread_mutex_unlock(&a->wake_lock);
+    return NULL;
+}

@@ -1,0 +1,159 @@
+/*
+ * agent_report.c - the periodic report: each unique raw stack of the
+ * period is symbolized once per PC, turned root-first and added to a call
+ * tree; the tree and the period's metadata become a profile document for
+ * the local sink, and the tree goes to the uploader.
+ *
+ * DESIGN: the symbolizer is created at the first report (a process that
+ * never reports never reads a symbol table) and refreshed when libraries
+ * were loaded or unloaded.  What it won't do: report an empty period.
+ */
+#include "core/agent/agent_internal.h"
+
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/profile/calltree.h"
+#include "core/profile/profile_doc.h"
+#include "core/sample/ring.h"
+#include "core/sample/stackagg.h"
+#include "core/sample/threads.h"
+#include "core/symbols/symbolizer.h"
+#include "core/upload/sink_local.h"
+#include "core/upload/uploader.h"
+
+#include <stdlib.h>
+
+size_t cg_agent_bytes(const struct cg_agent *a)
+{
+    return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) +
+           (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes +
+           cg_uploader_bytes(a->uploader);
+}
+
+struct build_ctx {
+    struct cg_agent *a;
+    struct cg_calltree *tree;
+    struct cg_frame *frames;
+    int err;
+};
+
+/* Symbolizes one unique stack (leaf first in the record) into root-first
+ * frames.  Return addresses point after the call instruction, so every
+ * frame but the interrupted one is looked up at pc - 1: otherwise a call
+ * that ends a function would be charged to the next function. */
+static void add_stack(const struct cg_stack_view *st, void *ctx)
+{
+    struct build_ctx *b = ctx;
+    if (b->err || st->depth == 0)
+        return;
+    size_t depth = st->depth;
+    for (size_t i = 0; i < depth; i++) {
+        uint64_t pc = st->pcs[i];
+        if (i > 0 && pc > 0)
+            pc -= 1;
+        struct cg_symbol sym;
+        if (cg_symbolizer_resolve(b->a->symbolizer, (uintptr_t)pc, &sym) != 0) {
+            sym.name = "[unknown]";
+            sym.file = NULL;
+        }
+        b->frames[depth - 1 - i].name = sym.name;
+        b->frames[depth - 1 - i].file = sym.file;
+    }
+    int rc = cg_calltree_add(b->tree, b->frames, depth, (enum cg_count_key)st->key, st->count);
+    if (rc != 0)
+        b->err = rc;
+}
+
+void cg_agent_report(struct cg_agent *a, bool final)
+{
+    uint64_t now_ms = cg_clock_epoch_ms();
+    uint64_t cpu_ns = cg_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t agent_ns = cg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t upload_ns = cg_uploader_cpu_ns(a->uploader);
+    if (upload_ns < a->period_upload_ns)
+        upload_ns = a->period_upload_ns;
+    if (cg_stackagg_samples(a->stacks) == 0) {
+        CG_DEBUG("no samples in this period; nothing to report");
+        goto reset;
+    }
+    if (!a->symbolizer && !(a->symbolizer = cg_symbolizer_new(NULL))) {
+        CG_ERROR("cannot create the symbolizer: out of memory; profile dropped");
+        goto reset;
+    }
+    if (atomic_exchange(&a->modules_changed, false))
+        cg_symbolizer_refresh(a->symbolizer);
+
+    struct build_ctx b = {a, cg_calltree_new(a->max_stack_depth),
+                          malloc(CG_MAX_UNWIND_FRAMES * sizeof(struct cg_frame)), 0};
+    if (!b.tree || !b.frames) {
+        CG_ERROR("out of memory building the call tree; profile dropped");
+        goto done;
+    }
+    cg_stackagg_for_each(a->stacks, add_stack, &b);
+    a->last_tree_bytes = cg_calltree_bytes(b.tree);
+    if (b.err) {
+        CG_ERROR("building the call tree failed: %s; profile dropped", cg_strerror(b.err));
+        goto done;
+    }
+    uint64_t end_ms = a->last_sample_ms > a->period_start_ms ? a->last_sample_ms : now_ms;
+    uint64_t unprofiled = atomic_load(&a->unprofiled_threads);
+    const char *err_names[] = {"unprofiledThreads"};
+    uint64_t err_counts[] = {unprofiled};
+    struct cg_profile_meta meta = {
+        .start_ms = a->period_start_ms,
+        .end_ms = end_ms,
+        .cpu_hz = a->cpu_hz,
+        .wall_interval_ms = a->wall_interval_ms,
+        .fleet = {.id = a->fleet_id, .type = "UNKNOWN", .vcpus = a->vcpus},
+        .agent_version = CGAGENT_VERSION,
+        .agent_memory_mb = (double)cg_agent_bytes(a) / (1024.0 * 1024.0),
+        .agent_time_ms = (agent_ns - a->period_agent_ns + a->handler_ns_in_period +
+                          upload_ns - a->period_upload_ns) /
+                         1000000u,
+        .runtime_version = a->runtime_version,
+        .cpu_time_s = (double)(cpu_ns - a->period_cpu_ns) / 1e9,
+        .num_threads = (uint32_t)a->threads_seen_max,
+        .num_times_sampled = a->samples_in_period,
+        .pid = (int)getpid(),
+        .dropped_samples = a->drops_in_period,
+        .handler_ns_total = a->handler_ns_in_period,
+        .handler_calls = a->handler_calls_in_period,
+        .error_names = err_names,
+        .error_counts = err_counts,
+        .n_errors = unprofiled ? 1 : 0,
+    };
+    if (atomic_load_explicit(&a->fleet_ready, memory_order_acquire))
+        meta.fleet = cg_fleet_doc_info(&a->fleet, a->vcpus);
+    if (a->output_dir) {
+        size_t len = 0;
+        char *doc = cg_profile_doc_encode(b.tree, &meta, &len);
+        if (!doc)
+            CG_ERROR("encoding the profile failed: out of memory; local profile dropped");
+        else
+            cg_sink_local_write(a->output_dir, a->profile_name, getpid(), &meta, b.tree, doc,
+                                len);
+        free(doc);
+    }
+    CG_INFO("profile %s: %llu samples, %zu unique stacks, %zu nodes, %llu dropped%s",
+            a->profile_name, (unsigned long long)a->samples_in_period,
+            cg_stackagg_unique(a->stacks), cg_calltree_node_count(b.tree),
+            (unsigned long long)a->drops_in_period, final ? " (final)" : "");
+    if (a->uploader) {
+        cg_uploader_submit(a->uploader, b.tree, &meta); /* takes the tree */
+        b.tree = NULL;
+    }
+done:
+    cg_calltree_free(b.tree);
+    free(b.frames);
+reset:
+    cg_stackagg_clear(a->stacks);
+    a->period_start_ms = now_ms;
+    a->period_cpu_ns = cpu_ns;
+    a->period_agent_ns = agent_ns;
+    a->period_upload_ns = upload_ns;
+    a->samples_in_period = 0;
+    a->drops_in_period = 0;
+    a->handler_ns_in_period = 0;
+    a->handler_calls_in_period = 0;
+    a->threads_seen_max = cg_threads_count(a->threads);
+}

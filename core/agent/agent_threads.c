@@ -1,0 +1,239 @@
+/*
+ * agent_threads.c - per-thread set-up: each profiled thread gets a slot in
+ * the registry (its ring) and a CPU timer; threads the pthread_create
+ * wrapper never saw are found in /proc/self/task; slots of threads that
+ * are gone are retired; and when the application takes the profiling
+ * signal, every timer goes.
+ *
+ * DESIGN: registration (find-then-claim) happens under reg_lock, which the
+ * signal handler never takes, so a thread and the task scan cannot both
+ * register one tid.  A kernel timer id is deleted by whoever atomically
+ * takes it from its slot: an id deleted twice could by then name someone
+ * else's timer.  What it won't do: arm a timer once the agent stopped.
+ */
+#include "core/agent/agent_internal.h"
+
+#include "core/base/log.h"
+#include "core/sample/cpu_timer.h"
+#include "core/sample/threads.h"
+#include "core/upload/uploader.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Takes the slot's timer away (whoever gets it deletes it): a kernel timer
+ * id deleted twice could by then name someone else's timer. */
+static void slot_delete_timer(struct cg_thread_slot *s)
+{
+    int id = atomic_exchange(&s->timer_id, -1);
+    if (id >= 0)
+        cg_cpu_timer_delete(id);
+}
+
+/* Gives an ACTIVE slot an armed timer on its thread.  reg_lock held. */
+static int slot_arm(struct cg_agent *a, struct cg_thread_slot *s)
+{
+    if (a->cpu_hz == 0)
+        return 0;
+    int id;
+    int rc = cg_cpu_timer_create(s->tid, a->opts.signo, &id);
+    if (rc != 0)
+        return rc;
+    /* Paused by the service: the timer exists but stays disarmed. */
+    rc = atomic_load(&a->paused) ? 0 : cg_cpu_timer_arm(id, 1000000000ull / a->cpu_hz);
+    if (rc != 0) {
+        cg_cpu_timer_delete(id);
+        return rc;
+    }
+    s->has_timer = true;
+    atomic_store(&s->timer_id, id);
+    /* stand_aside may have run between our check and now. */
+    if (atomic_load(&a->stopped))
+        slot_delete_timer(s);
+    return 0;
+}
+
+static uint64_t read_start_ticks(pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Field 22 (starttime) counts from after the ")" that ends comm. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    unsigned long long v = 0;
+    int field = 2;
+    for (p++; *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    if (field == 22)
+        v = strtoull(p, NULL, 10);
+    return v;
+}
+
+struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool self_exit_hook)
+{
+    if (atomic_load(&a->stopped))
+        return NULL;
+    pid_t tid = cg_agent_current_tid();
+    pthread_mutex_lock(&a->reg_lock);
+    /* The agent's task scan may have found us first: adopt that slot. */
+    struct cg_thread_slot *s = cg_threads_find_sigsafe(a->threads, tid);
+    if (!s) {
+        s = cg_threads_register(a->threads, tid, 0);
+        if (s && slot_arm(a, s) != 0) {
+            cg_threads_mark_exited(s);
+            s = NULL;
+        }
+    }
+    if (s)
+        s->self_registered = self_exit_hook;
+    else
+        atomic_fetch_add(&a->unprofiled_threads, 1);
+    pthread_mutex_unlock(&a->reg_lock);
+    return s;
+}
+
+void cg_agent_unregister_thread(struct cg_agent *a, struct cg_thread_slot *s)
+{
+    slot_delete_timer(s);
+    cg_threads_mark_exited(s);
+    /* An exited slot keeps its ring until the agent drains it.  Under heavy
+     * thread churn that could fill the registry between two drains, so
+     * past a quarter of the capacity the agent is asked to drain now. */
+    size_t pending = atomic_fetch_add(&a->exited_pending, 1) + 1;
+    if (pending > cg_threads_capacity(a->threads) / 4) {
+        pthread_mutex_lock(&a->wake_lock);
+        a->kicked = true;
+        pthread_cond_broadcast(&a->wake_cond);
+        pthread_mutex_unlock(&a->wake_lock);
+    }
+}
+
+static void disarm_slot(struct cg_thread_slot *s, void *ctx)
+{
+    (void)ctx;
+    slot_delete_timer(s);
+}
+
+void cg_agent_delete_timers(struct cg_agent *a)
+{
+    pthread_mutex_lock(&a->reg_lock);
+    cg_threads_for_each(a->threads, disarm_slot, NULL);
+    pthread_mutex_unlock(&a->reg_lock);
+}
+
+void cg_agent_stand_aside(struct cg_agent *a, const char *why)
+{
+    if (atomic_exchange(&a->stopped, true))
+        return;
+    cg_agent_delete_timers(a);
+    if (why)
+        CG_WARN("%s: profiling stops; the profile so far is still reported", why);
+}
+
+struct arm_ctx {
+    struct cg_agent *a;
+    bool arm;
+};
+
+static void rearm_slot(struct cg_thread_slot *s, void *ctx)
+{
+    struct arm_ctx *c = ctx;
+    int id = atomic_load(&s->timer_id);
+    if (id < 0)
+        return;
+    if (c->arm)
+        cg_cpu_timer_arm(id, 1000000000ull / c->a->cpu_hz);
+    else
+        cg_cpu_timer_disarm_sigsafe(id);
+}
+
+void cg_agent_arm_timers(struct cg_agent *a, bool arm)
+{
+    struct arm_ctx c = {a, arm};
+    pthread_mutex_lock(&a->reg_lock);
+    if (!atomic_load(&a->stopped))
+        cg_threads_for_each(a->threads, rearm_slot, &c);
+    pthread_mutex_unlock(&a->reg_lock);
+}
+
+struct scan {
+    pid_t *tids;
+    size_t n, cap;
+};
+
+static bool scan_has(const struct scan *sc, pid_t tid)
+{
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->tids[i] == tid)
+            return true;
+    return false;
+}
+
+static void retire_vanished(struct cg_thread_slot *s, void *ctx)
+{
+    const struct scan *sc = ctx;
+    if (atomic_load(&s->state) == CG_SLOT_ACTIVE && !scan_has(sc, s->tid)) {
+        /* Gone without its exit hook (it never counted itself as exited). */
+        s->self_registered = false;
+        slot_delete_timer(s);
+        cg_threads_mark_exited(s);
+    }
+}
+
+/* Finds threads nobody registered (created before the agent, or by code
+ * that bypasses pthread_create) and retires slots of threads that are gone
+ * without running their TLS destructor. */
+void cg_agent_rescan_tasks(struct cg_agent *a)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct scan sc = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        if (sc.n == sc.cap) {
+            size_t cap = sc.cap ? sc.cap * 2 : 64;
+            pid_t *t = realloc(sc.tids, cap * sizeof(*t));
+            if (!t)
+                break;
+            sc.tids = t;
+            sc.cap = cap;
+        }
+        sc.tids[sc.n++] = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    pid_t self = cg_agent_tid(a);
+    pthread_mutex_lock(&a->reg_lock);
+    if (!atomic_load(&a->stopped)) {
+        for (size_t i = 0; i < sc.n; i++) {
+            pid_t tid = sc.tids[i];
+            if (tid == self || tid == cg_uploader_tid(a->uploader) ||
+                cg_threads_find_sigsafe(a->threads, tid))
+                continue;
+            struct cg_thread_slot *s = cg_threads_register(a->threads, tid, read_start_ticks(tid));
+            if (!s) {
+                atomic_fetch_add(&a->unprofiled_threads, 1);
+                continue;
+            }
+            if (slot_arm(a, s) != 0) /* ESRCH: it exited meanwhile */
+                cg_threads_mark_exited(s);
+            else
+                CG_DEBUG("found thread %d not created through pthread_create", (int)tid);
+        }
+        cg_threads_for_each(a->threads, retire_vanished, &sc);
+    }
+    pthread_mutex_unlock(&a->reg_lock);
+    free(sc.tids);
+}

@@ -1,0 +1,449 @@
+/*
+ * http.c - libcurl, loaded on demand (see http.h for why and the policy).
+ *
+ * Only the handful of entry points we use are resolved; curl's headers are
+ * included for types and constants alone (CURL_DISABLE_TYPECHECK: the
+ * typecheck macros would wrap the real curl_easy_setopt symbol, which we
+ * never link against).
+ */
+#define CURL_DISABLE_TYPECHECK 1
+#include "core/base/http.h"
+
+#include "core/base/error.h"
+#include "core/base/log.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef CGAGENT_VERSION
+#define CGAGENT_VERSION "0.1.0"
+#endif
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 2000u
+#define DEFAULT_TIMEOUT_MS 10000u
+#define DEFAULT_MAX_RESPONSE (1024u * 1024u)
+#define MAX_HEADER_LINE 8192u
+
+/* The libcurl entry points, resolved once. */
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    void (*easy_reset)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    int loaded; /* 1 ok, -1 failed */
+} curl_api;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void load_curl(void)
+{
+    /* RTLD_LOCAL: never put curl's symbols in front of the program's own
+     * (a program that links another curl keeps it). */
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        CG_ERROR("cannot load libcurl (libcurl.so.4): %s; profiles go only to the "
+                 "local output directory, if one is set",
+                 dlerror());
+        curl_api.loaded = -1;
+        return;
+    }
+#define RESOLVE(field, sym)                                         \
+    do {                                                            \
+        *(void **)&curl_api.field = dlsym(h, sym);                  \
+        if (!curl_api.field) {                                      \
+            CG_ERROR("libcurl.so.4 lacks %s; cannot talk to AWS", sym); \
+            curl_api.loaded = -1;                                   \
+            return;                                                 \
+        }                                                           \
+    } while (0)
+    RESOLVE(global_init, "curl_global_init");
+    RESOLVE(easy_init, "curl_easy_init");
+    RESOLVE(easy_setopt, "curl_easy_setopt");
+    RESOLVE(easy_perform, "curl_easy_perform");
+    RESOLVE(easy_getinfo, "curl_easy_getinfo");
+    RESOLVE(easy_cleanup, "curl_easy_cleanup");
+    RESOLVE(easy_reset, "curl_easy_reset");
+    RESOLVE(easy_strerror, "curl_easy_strerror");
+    RESOLVE(slist_append, "curl_slist_append");
+    RESOLVE(slist_free_all, "curl_slist_free_all");
+#undef RESOLVE
+    /* Reference-counted and thread-safe since 7.84; a program that already
+     * initialised curl keeps its state. */
+    CURLcode rc = curl_api.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        CG_ERROR("curl_global_init failed: %s", curl_api.easy_strerror(rc));
+        curl_api.loaded = -1;
+        return;
+    }
+    curl_api.loaded = 1;
+}
+
+struct cg_http {
+    CURL *easy;
+    char *ca_bundle;
+    char *user_agent;
+};
+
+struct cg_http *cg_http_new(const struct cg_http_options *opts)
+{
+    pthread_once(&curl_once, load_curl);
+    if (curl_api.loaded != 1)
+        return NULL;
+    struct cg_http *http = calloc(1, sizeof(*http));
+    if (!http)
+        return NULL;
+    http->easy = curl_api.easy_init();
+    if (opts && opts->ca_bundle)
+        http->ca_bundle = strdup(opts->ca_bundle);
+    if (asprintf(&http->user_agent, "%s",
+                 opts && opts->user_agent ? opts->user_agent : "cgagent/" CGAGENT_VERSION) < 0)
+        http->user_agent = NULL;
+    if (!http->easy || !http->user_agent || (opts && opts->ca_bundle && !http->ca_bundle)) {
+        cg_http_free(http);
+        return NULL;
+    }
+    return http;
+}
+
+void cg_http_free(struct cg_http *http)
+{
+    if (!http)
+        return;
+    if (http->easy)
+        curl_api.easy_cleanup(http->easy);
+    free(http->ca_bundle);
+    free(http->user_agent);
+    free(http);
+}
+
+void cg_http_response_cleanup(struct cg_http_response *resp)
+{
+    if (!resp)
+        return;
+    if (resp->body) {
+        /* Bodies carry credentials (IMDS, STS, container): wipe them. */
+        explicit_bzero(resp->body, resp->body_len);
+        free(resp->body);
+    }
+    resp->body = NULL;
+    resp->body_len = 0;
+}
+
+struct sink {
+    struct cg_http_response *resp;
+    size_t cap;   /* allocated */
+    size_t limit;
+    bool too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct sink *s = ctx;
+    size_t n = size * nmemb;
+    struct cg_http_response *r = s->resp;
+    if (n > s->limit - r->body_len) {
+        s->too_big = true;
+        return 0; /* aborts the transfer */
+    }
+    if (r->body_len + n + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < r->body_len + n + 1)
+            cap *= 2;
+        char *grown = malloc(cap);
+        if (!grown)
+            return 0;
+        if (r->body) {
+            memcpy(grown, r->body, r->body_len);
+            explicit_bzero(r->body, r->body_len);
+            free(r->body);
+        }
+        r->body = grown;
+        s->cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return n;
+}
+
+/* Copies the value of header `name` from a raw header line, trimmed. */
+static bool header_value(const char *line, size_t len, const char *name, char *out,
+                         size_t out_size)
+{
+    size_t nlen = strlen(name);
+    if (len <= nlen || line[nlen] != ':' || strncasecmp(line, name, nlen) != 0)
+        return false;
+    const char *v = line + nlen + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    size_t n = (size_t)(end - v);
+    if (n >= out_size)
+        n = out_size - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct sink *s = ctx;
+    size_t n = size * nmemb;
+    struct cg_http_response *r = s->resp;
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        /* A new response (e.g. after 100 Continue): forget the old headers. */
+        r->date[0] = '\0';
+        r->amzn_error_type[0] = '\0';
+        r->retry_after_ms = 0;
+        return n;
+    }
+    char tmp[32];
+    header_value(data, n, "Date", r->date, sizeof(r->date));
+    if (header_value(data, n, "x-amzn-ErrorType", r->amzn_error_type,
+                     sizeof(r->amzn_error_type))) {
+        char *colon = strchr(r->amzn_error_type, ':');
+        if (colon)
+            *colon = '\0';
+    }
+    if (header_value(data, n, "x-amz-retry-after", tmp, sizeof(tmp))) {
+        char *end;
+        unsigned long ms = strtoul(tmp, &end, 10);
+        if (end != tmp && *end == '\0' && ms <= 600000)
+            r->retry_after_ms = (uint32_t)ms;
+    }
+    return n;
+}
+
+int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
+                    struct cg_http_response *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    if (!http || !req || !req->method || !req->url)
+        return CG_EINVAL;
+    CURL *c = http->easy;
+    curl_api.easy_reset(c); /* keeps the connection cache */
+
+    struct sink sink = {
+        .resp = resp,
+        .limit = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE,
+    };
+    struct curl_slist *headers = NULL;
+    int rc = 0;
+    char errbuf[CURL_ERROR_SIZE] = "";
+
+    /* Suppress "Expect: 100-continue" (an extra round trip, and never
+     * signed) and curl's default Accept. */
+    headers = curl_api.slist_append(headers, "Expect:");
+    for (size_t i = 0; headers && i < req->header_count; i++) {
+        const struct cg_http_header *h = &req->headers[i];
+        char *line;
+        if (strpbrk(h->name, "\r\n:") || strpbrk(h->value, "\r\n")) {
+            rc = CG_EINVAL; /* header injection: never send it */
+            goto out;
+        }
+        if (asprintf(&line, "%s: %s", h->name, h->value) < 0) {
+            rc = CG_ENOMEM;
+            goto out;
+        }
+        struct curl_slist *next = curl_api.slist_append(headers, line);
+        explicit_bzero(line, strlen(line)); /* may be a token */
+        free(line);
+        if (!next) {
+            rc = CG_ENOMEM;
+            goto out;
+        }
+        headers = next;
+    }
+    if (!headers) {
+        rc = CG_ENOMEM;
+        goto out;
+    }
+
+    curl_api.easy_setopt(c, CURLOPT_URL, req->url);
+    curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (http->ca_bundle)
+        curl_api.easy_setopt(c, CURLOPT_CAINFO, http->ca_bundle);
+    if (req->direct)
+        curl_api.easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_api.easy_setopt(c, CURLOPT_USERAGENT, http->user_agent);
+    curl_api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)(req->connect_timeout_ms ? req->connect_timeout_ms
+                                                        : DEFAULT_CONNECT_TIMEOUT_MS));
+    curl_api.easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                         (long)(req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS));
+    curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_api.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_api.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+    curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    if (strcmp(req->method, "GET") == 0) {
+        curl_api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        /* POSTFIELDS with an explicit size sends exactly these bytes (or
+         * none) with Content-Length; CUSTOMREQUEST renames the method. */
+        curl_api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_api.easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        if (strcmp(req->method, "POST") != 0)
+            curl_api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+
+    CURLcode cr = curl_api.easy_perform(c);
+    if (cr == CURLE_OK) {
+        curl_api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    } else if (sink.too_big) {
+        snprintf(resp->error, sizeof(resp->error), "response body over %zu bytes", sink.limit);
+        rc = CG_ETOOBIG;
+    } else {
+        resp->timed_out = cr == CURLE_OPERATION_TIMEDOUT;
+        snprintf(resp->error, sizeof(resp->error), "%s",
+                 errbuf[0] ? errbuf : curl_api.easy_strerror(cr));
+        size_t n = strlen(resp->error);
+        while (n && resp->error[n - 1] == '\n')
+            resp->error[--n] = '\0';
+        resp->status = 0;
+        rc = cr == CURLE_OUT_OF_MEMORY ? CG_ENOMEM : CG_ENET;
+    }
+    if (rc != 0)
+        cg_http_response_cleanup(resp);
+out:
+    /* The handle keeps pointers to these until the next reset. */
+    curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    if (headers)
+        curl_api.slist_free_all(headers);
+    return rc;
+}
+
+/* ---- URLs ---- */
+
+void cg_url_cleanup(struct cg_url *u)
+{
+    if (!u)
+        return;
+    free(u->host);
+    free(u->hostname);
+    free(u->path);
+    free(u->query);
+    memset(u, 0, sizeof(*u));
+}
+
+int cg_url_parse(const char *url, struct cg_url *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *p;
+    if (strncasecmp(url, "https://", 8) == 0) {
+        out->https = true;
+        p = url + 8;
+    } else if (strncasecmp(url, "http://", 7) == 0) {
+        p = url + 7;
+    } else {
+        return CG_EINVAL;
+    }
+    if (strpbrk(url, " \t\r\n#"))
+        return CG_EINVAL;
+    size_t alen = strcspn(p, "/?");
+    const char *auth_end = p + alen;
+    if (alen == 0 || memchr(p, '@', alen))
+        return CG_EINVAL;
+    const char *host_end, *port_start = NULL;
+    const char *hs = p;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', alen);
+        if (!close)
+            return CG_EINVAL;
+        hs = p + 1;
+        host_end = close;
+        if (close + 1 < auth_end) {
+            if (close[1] != ':')
+                return CG_EINVAL;
+            port_start = close + 2;
+        }
+    } else {
+        const char *colon = memchr(p, ':', alen);
+        host_end = colon ? colon : auth_end;
+        if (colon)
+            port_start = colon + 1;
+    }
+    if (host_end == hs)
+        return CG_EINVAL;
+    uint16_t def = out->https ? 443 : 80;
+    unsigned long port = def;
+    if (port_start) {
+        if (port_start == auth_end)
+            return CG_EINVAL;
+        port = 0;
+        for (const char *q = port_start; q < auth_end; q++) {
+            if (*q < '0' || *q > '9')
+                return CG_EINVAL;
+            port = port * 10 + (unsigned long)(*q - '0');
+            if (port > 65535)
+                return CG_EINVAL;
+        }
+        if (port == 0)
+            return CG_EINVAL;
+    }
+    out->port = (uint16_t)port;
+    out->hostname = strndup(hs, (size_t)(host_end - hs));
+    size_t bare = (size_t)((*p == '[' ? host_end + 1 : host_end) - p);
+    if (port != def) {
+        if (asprintf(&out->host, "%.*s:%lu", (int)bare, p, port) < 0)
+            out->host = NULL;
+    } else {
+        out->host = strndup(p, bare);
+    }
+    const char *rest = auth_end;
+    size_t plen = strcspn(rest, "?");
+    out->path = plen ? strndup(rest, plen) : strdup("/");
+    if (rest[plen] == '?')
+        out->query = strdup(rest + plen + 1);
+    if (!out->hostname || !out->host || !out->path || (rest[plen] == '?' && !out->query)) {
+        cg_url_cleanup(out);
+        return CG_ENOMEM;
+    }
+    return 0;
+}
+
+bool cg_url_host_is_container_allowed(const char *hostname)
+{
+    if (strcasecmp(hostname, "localhost") == 0)
+        return true;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, hostname, &a4) == 1) {
+        uint32_t ip = ntohl(a4.s_addr);
+        return (ip >> 24) == 127 || ip == 0xA9FEAA02u /* 169.254.170.2 */ ||
+               ip == 0xA9FEAA17u /* 169.254.170.23 */;
+    }
+    if (inet_pton(AF_INET6, hostname, &a6) == 1) {
+        static const struct in6_addr eks = {
+            .s6_addr = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x23}};
+        if (IN6_IS_ADDR_LOOPBACK(&a6) || memcmp(&a6, &eks, sizeof(eks)) == 0)
+            return true;
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            char v4[INET_ADDRSTRLEN];
+            struct in_addr m;
+            memcpy(&m, &a6.s6_addr[12], 4);
+            inet_ntop(AF_INET, &m, v4, sizeof(v4));
+            return cg_url_host_is_container_allowed(v4);
+        }
+    }
+    return false;
+}

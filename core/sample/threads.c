@@ -1,0 +1,149 @@
+/*
+ * threads.c - fixed-capacity registry of profiled threads.
+ *
+ * DESIGN: a plain array scanned linearly.  The handler scans only on its
+ * first sample in a thread that did not register itself (then caches the
+ * slot in TLS), and the agent scans every drain; with at most a few
+ * thousand slots both are cheap and need no hash table that could be
+ * caught half-rehashed by a signal.  Slots are claimed with a CAS from
+ * FREE, so registration from many threads at once is safe.
+ *
+ * Ordering: the registering thread fills tid, ring and timer fields, then
+ * store-releases ACTIVE; finders load-acquire the state before reading
+ * the fields (each acquire pairs with that release).
+ */
+#include "core/sample/threads.h"
+
+#include "core/sample/ring.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cg_threads {
+    size_t capacity;
+    size_t ring_bytes;
+    _Atomic size_t in_use;
+    struct cg_thread_slot slots[];
+};
+
+struct cg_threads *cg_threads_new(size_t max_threads, size_t ring_bytes)
+{
+    struct cg_threads *t = calloc(1, sizeof(*t) + max_threads * sizeof(t->slots[0]));
+    if (!t)
+        return NULL;
+    t->capacity = max_threads;
+    t->ring_bytes = ring_bytes;
+    return t;
+}
+
+void cg_threads_free(struct cg_threads *threads)
+{
+    if (!threads)
+        return;
+    for (size_t i = 0; i < threads->capacity; i++) {
+        cg_ring_free(threads->slots[i].ring);
+        free(threads->slots[i].wall_pcs);
+    }
+    free(threads);
+}
+
+struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid,
+                                           uint64_t start_ticks)
+{
+    for (size_t i = 0; i < threads->capacity; i++) {
+        struct cg_thread_slot *s = &threads->slots[i];
+        int expected = CG_SLOT_FREE;
+        if (atomic_load_explicit(&s->state, memory_order_relaxed) != CG_SLOT_FREE)
+            continue;
+        if (!atomic_compare_exchange_strong(&s->state, &expected, CG_SLOT_CLAIMED))
+            continue;
+        struct cg_ring *ring = cg_ring_new(threads->ring_bytes);
+        if (!ring) {
+            atomic_store(&s->state, CG_SLOT_FREE);
+            return NULL;
+        }
+        s->tid = tid;
+        s->start_ticks = start_ticks;
+        atomic_store(&s->timer_id, -1);
+        s->has_timer = false;
+        s->self_registered = false;
+        s->ring = ring;
+        s->drops_reported = 0;
+        atomic_store_explicit(&s->handler_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->handler_calls, 0, memory_order_relaxed);
+        s->handler_ns_reported = 0;
+        s->handler_calls_reported = 0;
+        s->wall_nr = 0;
+        s->wall_sp = s->wall_pc = 0;
+        s->wall_pcs = NULL;
+        s->wall_depth = 0;
+        atomic_fetch_add(&threads->in_use, 1);
+        /* Release: fields above are visible to whoever sees ACTIVE. */
+        atomic_store_explicit(&s->state, CG_SLOT_ACTIVE, memory_order_release);
+        return s;
+    }
+    return NULL;
+}
+
+struct cg_thread_slot *cg_threads_find_sigsafe(struct cg_threads *threads, pid_t tid)
+{
+    for (size_t i = 0; i < threads->capacity; i++) {
+        struct cg_thread_slot *s = &threads->slots[i];
+        /* Acquire pairs with the release in cg_threads_register. */
+        if (atomic_load_explicit(&s->state, memory_order_acquire) == CG_SLOT_ACTIVE &&
+            s->tid == tid)
+            return s;
+    }
+    return NULL;
+}
+
+void cg_threads_mark_exited(struct cg_thread_slot *slot)
+{
+    int expected = CG_SLOT_ACTIVE;
+    atomic_compare_exchange_strong(&slot->state, &expected, CG_SLOT_EXITED);
+}
+
+void cg_threads_for_each(struct cg_threads *threads,
+                         void (*fn)(struct cg_thread_slot *slot, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < threads->capacity; i++) {
+        struct cg_thread_slot *s = &threads->slots[i];
+        int st = atomic_load_explicit(&s->state, memory_order_acquire);
+        if (st == CG_SLOT_ACTIVE || st == CG_SLOT_EXITED)
+            fn(s, ctx);
+    }
+}
+
+void cg_threads_reclaim(struct cg_threads *threads, struct cg_thread_slot *slot)
+{
+    if (atomic_load(&slot->state) != CG_SLOT_EXITED)
+        return;
+    cg_ring_free(slot->ring);
+    slot->ring = NULL;
+    free(slot->wall_pcs);
+    slot->wall_pcs = NULL;
+    slot->wall_depth = 0;
+    slot->tid = 0;
+    atomic_fetch_sub(&threads->in_use, 1);
+    atomic_store_explicit(&slot->state, CG_SLOT_FREE, memory_order_release);
+}
+
+size_t cg_threads_count(const struct cg_threads *threads)
+{
+    return atomic_load(&((struct cg_threads *)threads)->in_use);
+}
+
+size_t cg_threads_capacity(const struct cg_threads *threads)
+{
+    return threads->capacity;
+}
+
+size_t cg_threads_bytes(const struct cg_threads *threads)
+{
+    size_t n = sizeof(*threads) + threads->capacity * sizeof(threads->slots[0]);
+    for (size_t i = 0; i < threads->capacity; i++)
+        if (threads->slots[i].ring)
+            n += cg_ring_bytes(threads->slots[i].ring);
+    return n;
+}

@@ -1,0 +1,97 @@
+/*
+ * threads.h - the registry of profiled threads: one slot per thread, each
+ * with its sample ring and its CPU timer.
+ *
+ * Slots live in one fixed array allocated at cg_threads_new(), so the
+ * signal handler can look its slot up without locks or allocation.  A
+ * slot moves FREE -> CLAIMED -> ACTIVE -> EXITED -> FREE:
+ *   - a thread registers itself (pthread_create wrapper, constructor), or
+ *     the agent thread registers a thread it found in /proc/self/task;
+ *   - a thread marks its own slot EXITED from its TLS destructor, or the
+ *     agent marks slots of threads that vanished;
+ *   - only the agent thread (the consumer) frees EXITED slots, after it
+ *     drained their rings.
+ *
+ * Owns: the slot array and every slot's ring.
+ * Thread safety: register/find/mark_exited may be called from any thread;
+ * drain-side functions (for_each, reclaim) only from the consumer.
+ * Signal safety: cg_threads_find_sigsafe() is async-signal-safe.
+ */
+#ifndef CG_THREADS_H
+#define CG_THREADS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cg_ring;
+
+enum cg_slot_state {
+    CG_SLOT_FREE = 0,
+    CG_SLOT_CLAIMED = 1, /* being set up by the registering thread */
+    CG_SLOT_ACTIVE = 2,
+    CG_SLOT_EXITED = 3,  /* producer gone; consumer drains, then frees */
+};
+
+struct cg_thread_slot {
+    _Atomic int state;          /* enum cg_slot_state */
+    pid_t tid;                  /* kernel thread id */
+    uint64_t start_ticks;       /* /proc start time: tells tid reuse apart */
+    _Atomic int timer_id;       /* kernel timer id, -1 when none; whoever
+                                   exchanges it for -1 deletes it */
+    bool has_timer;
+    bool self_registered;       /* has a TLS destructor that will mark it EXITED */
+    struct cg_ring *ring;
+    uint64_t drops_reported;    /* consumer: ring drops already accounted */
+    /* Written by the owning thread's handler only (relaxed), read by the
+     * agent: the handler's own cost, for agentOverhead and `make bench`. */
+    _Atomic uint64_t handler_ns;
+    _Atomic uint64_t handler_calls;
+    uint64_t handler_ns_reported; /* consumer */
+    uint64_t handler_calls_reported; /* consumer */
+    /* Consumer only: the last wall-clock stack of this thread and the
+     * (syscall, SP, PC) it was taken at; reused while they are unchanged. */
+    long wall_nr;
+    uint64_t wall_sp, wall_pc;
+    uint64_t *wall_pcs;        /* malloc'd by the agent; freed on reclaim */
+    size_t wall_depth;
+};
+
+struct cg_threads;
+
+/* A registry with room for `max_threads` slots whose rings have
+ * `ring_bytes` each.  Returns NULL when out of memory. */
+struct cg_threads *cg_threads_new(size_t max_threads, size_t ring_bytes);
+
+/* Frees every ring and the registry.  NULL-safe.  No producer may run:
+ * call only when timers are deleted or in a fork child. */
+void cg_threads_free(struct cg_threads *threads);
+
+/* Claims a slot for `tid` and gives it a fresh ring.  Returns the ACTIVE
+ * slot, or NULL when the registry is full or mmap failed (the caller
+ * counts the thread as unprofiled).  Timers are the caller's job. */
+struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid,
+                                           uint64_t start_ticks);
+
+/* The ACTIVE slot of `tid`, or NULL.  Async-signal-safe, lock-free. */
+struct cg_thread_slot *cg_threads_find_sigsafe(struct cg_threads *threads, pid_t tid);
+
+/* Producer side is over for this slot (its thread exited or vanished). */
+void cg_threads_mark_exited(struct cg_thread_slot *slot);
+
+/* Consumer: calls fn for every ACTIVE or EXITED slot. */
+void cg_threads_for_each(struct cg_threads *threads,
+                         void (*fn)(struct cg_thread_slot *slot, void *ctx), void *ctx);
+
+/* Consumer: frees an EXITED slot's ring and makes the slot FREE. */
+void cg_threads_reclaim(struct cg_threads *threads, struct cg_thread_slot *slot);
+
+/* Number of slots that are not FREE; and the registry's capacity. */
+size_t cg_threads_count(const struct cg_threads *threads);
+size_t cg_threads_capacity(const struct cg_threads *threads);
+
+/* Bytes held by the registry and its rings. */
+size_t cg_threads_bytes(const struct cg_threads *threads);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * elf_symtab.c - function symbols of an ELF file through libelf.
+ *
+ * DESIGN: collect (start, size, name) for every defined function symbol of
+ * .symtab and .dynsym into one array and a string pool, sort by start,
+ * drop duplicates (the same function appears in both tables), and answer
+ * lookups by binary search with a size check.  Overlapping symbols
+ * (aliases of different sizes) are handled by looking back a few entries.
+ */
+#include "core/symbols/elf_symtab.h"
+
+#include "core/base/error.h"
+#include "core/base/log.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sym {
+    uint64_t start;
+    uint64_t size;
+    uint32_t name; /* offset in pool */
+};
+
+struct cg_elf_symtab {
+    struct sym *syms;
+    size_t n, cap;
+    char *pool;
+    size_t pool_len, pool_cap;
+};
+
+static int add_sym(struct cg_elf_symtab *t, uint64_t start, uint64_t size, const char *name)
+{
+    size_t len = strlen(name) + 1;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        struct sym *s = realloc(t->syms, cap * sizeof(*s));
+        if (!s)
+            return CG_ENOMEM;
+        t->syms = s;
+        t->cap = cap;
+    }
+    if (t->pool_len + len > t->pool_cap) {
+        size_t cap = t->pool_cap ? t->pool_cap * 2 : 16384;
+        while (cap < t->pool_len + len)
+            cap *= 2;
+        char *p = realloc(t->pool, cap);
+        if (!p)
+            return CG_ENOMEM;
+        t->pool = p;
+        t->pool_cap = cap;
+    }
+    memcpy(t->pool + t->pool_len, name, len);
+    t->syms[t->n++] = (struct sym){start, size, (uint32_t)t->pool_len};
+    t->pool_len += len;
+    return 0;
+}
+
+/* Adds the functions of every SHT_SYMTAB / SHT_DYNSYM section.  Sets
+ * *has_symtab when a .symtab was seen. */
+static int read_symbols(struct cg_elf_symtab *t, Elf *elf, bool *has_symtab)
+{
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+            continue;
+        if (sh.sh_type == SHT_SYMTAB)
+            *has_symtab = true;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data || sh.sh_entsize == 0)
+            continue;
+        size_t count = sh.sh_size / sh.sh_entsize;
+        for (size_t i = 0; i < count; i++) {
+            GElf_Sym s;
+            if (!gelf_getsym(data, (int)i, &s))
+                break;
+            int type = GELF_ST_TYPE(s.st_info);
+            if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF ||
+                s.st_value == 0)
+                continue;
+            const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
+            if (!name || !*name)
+                continue;
+            int rc = add_sym(t, s.st_value, s.st_size, name);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The NT_GNU_BUILD_ID of elf as hex, or "" . */
+static void build_id_hex(Elf *elf, char *out, size_t size)
+{
+    out[0] = '\0';
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+            continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data)
+            continue;
+        size_t off = 0, name_off, desc_off;
+        GElf_Nhdr nh;
+        while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+            if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+                memcmp((char *)data->d_buf + name_off, "GNU", 4) != 0)
+                continue;
+            const unsigned char *d = (const unsigned char *)data->d_buf + desc_off;
+            size_t o = 0;
+            for (size_t i = 0; i < nh.n_descsz && o + 3 < size; i++)
+                o += (size_t)snprintf(out + o, size - o, "%02x", d[i]);
+            return;
+        }
+    }
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+    const struct sym *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    /* Same start: the larger size first, so it is the one kept. */
+    return x->size > y->size ? -1 : x->size < y->size ? 1 : 0;
+}
+
+static void finish(struct cg_elf_symtab *t)
+{
+    if (t->n == 0)
+        return; /* no symbols (and t->syms may be NULL): qsort wants an array */
+    qsort(t->syms, t->n, sizeof(*t->syms), cmp_sym);
+    size_t o = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (o > 0 && t->syms[o - 1].start == t->syms[i].start)
+            continue;
+        t->syms[o++] = t->syms[i];
+    }
+    t->n = o;
+}
+
+static bool elf_init(void)
+{
+    static int ok = -1;
+    if (ok < 0)
+        ok = elf_version(EV_CURRENT) != EV_NONE;
+    return ok;
+}
+
+/* A new table with the function symbols of `elf` (not yet sorted); ends
+ * `elf` on failure.  *has_symtab tells whether a .symtab was there. */
+static struct cg_elf_symtab *from_elf(Elf *elf, bool *has_symtab)
+{
+    *has_symtab = false;
+    if (!elf || elf_kind(elf) != ELF_K_ELF) {
+        elf_end(elf);
+        return NULL;
+    }
+    struct cg_elf_symtab *t = calloc(1, sizeof(*t));
+    if (!t || read_symbols(t, elf, has_symtab) != 0) {
+        cg_elf_symtab_free(t);
+        elf_end(elf);
+        return NULL;
+    }
+    return t;
+}
+
+static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options *opts, int depth)
+{
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    bool has_symtab;
+    struct cg_elf_symtab *t = from_elf(elf, &has_symtab);
+    if (!t)
+        return NULL;
+    if (!has_symtab && depth == 0) {
+        char id[130], path[512];
+        build_id_hex(elf, id, sizeof(id));
+        if (strlen(id) > 2) {
+            snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug",
+                     opts && opts->debug_root ? opts->debug_root : "/usr/lib/debug", id, id + 2);
+            int dfd = open(path, O_RDONLY | O_CLOEXEC);
+            if (dfd >= 0) {
+                struct cg_elf_symtab *dbg = load_fd(dfd, opts, 1);
+                close(dfd);
+                if (dbg) {
+                    for (size_t i = 0; i < dbg->n; i++)
+                        add_sym(t, dbg->syms[i].start, dbg->syms[i].size,
+                                dbg->pool + dbg->syms[i].name);
+                    cg_elf_symtab_free(dbg);
+                    CG_DEBUG("symbols from %s", path);
+                }
+            }
+        }
+    }
+    elf_end(elf);
+    finish(t);
+    return t;
+}
+
+struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_symtab_options *opts)
+{
+    if (!elf_init())
+        return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        CG_DEBUG("cannot open %s for symbols", path);
+        return NULL;
+    }
+    struct cg_elf_symtab *t = load_fd(fd, opts, 0);
+    close(fd);
+    return t;
+}
+
+struct cg_elf_symtab *cg_elf_symtab_load_mem(const void *image, size_t len)
+{
+    if (!elf_init())
+        return NULL;
+    bool has_symtab;
+    Elf *elf = elf_memory((char *)image, len);
+    struct cg_elf_symtab *t = from_elf(elf, &has_symtab);
+    if (!t)
+        return NULL;
+    elf_end(elf);
+    finish(t);
+    return t;
+}
+
+void cg_elf_symtab_free(struct cg_elf_symtab *t)
+{
+    if (!t)
+        return;
+    free(t->syms);
+    free(t->pool);
+    free(t);
+}
+
+int cg_elf_symtab_lookup(const struct cg_elf_symtab *t, uint64_t vaddr, const char **name_out,
+                         uint64_t *start_out)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) { /* first symbol with start > vaddr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->syms[mid].start <= vaddr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = 0; k < 8 && lo > k; k++) {
+        const struct sym *s = &t->syms[lo - 1 - k];
+        if (vaddr < s->start + (s->size ? s->size : 1)) {
+            *name_out = t->pool + s->name;
+            if (start_out)
+                *start_out = s->start;
+            return 0;
+        }
+    }
+    return CG_ENOTFOUND;
+}
+
+size_t cg_elf_symtab_count(const struct cg_elf_symtab *t)
+{
+    return t->n;
+}
+
+size_t cg_elf_symtab_bytes(const struct cg_elf_symtab *t)
+{
+    return sizeof(*t) + t->cap * sizeof(*t->syms) + t->pool_cap;
+}
+
+bool cg_elf_has_section(const char *path, const char *name)
+{
+    if (!elf_init())
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool found = false;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t shstrndx;
+    if (elf && elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn && !found; scn = elf_nextscn(elf, scn)) {
+            GElf_Shdr sh;
+            const char *n;
+            if (gelf_getshdr(scn, &sh) && (n = elf_strptr(elf, shstrndx, sh.sh_name)))
+                found = strcmp(n, name) == 0;
+        }
+    }
+    elf_end(elf);
+    close(fd);
+    return found;
+}

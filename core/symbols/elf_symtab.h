@@ -1,0 +1,53 @@
+/*
+ * elf_symtab.h - the function symbols of one ELF object, for address
+ * lookup.
+ *
+ * Reads STT_FUNC and STT_GNU_IFUNC symbols from .symtab (static functions
+ * included) and .dynsym with libelf; when the file has no .symtab, the
+ * separate debug file /usr/lib/debug/.build-id/XX/REST.debug is tried.
+ * Lookups respect symbol sizes: an address past the end of a symbol is
+ * not that symbol (stripped libraries have internal functions between
+ * their exports).
+ *
+ * Owns: the table owns its names.
+ * Thread safety: a loaded table is read-only and may be shared; loading
+ * is reentrant (the agent thread; the constructor's Go check).
+ * Signal safety: none (libelf, files, allocation).
+ */
+#ifndef CG_ELF_SYMTAB_H
+#define CG_ELF_SYMTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cg_elf_symtab;
+
+struct cg_elf_symtab_options {
+    const char *debug_root; /* NULL: "/usr/lib/debug" */
+};
+
+/* Loads the symbols of the file at `path`.  NULL when the file cannot be
+ * read as ELF (not logged above debug: missing files are normal). */
+struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_symtab_options *opts);
+
+/* The same from an ELF image in memory (the vDSO).  The image is read
+ * during the call only. */
+struct cg_elf_symtab *cg_elf_symtab_load_mem(const void *image, size_t len);
+
+void cg_elf_symtab_free(struct cg_elf_symtab *t);
+
+/* True when the ELF file at `path` has a section called `name` (e.g. Go's
+ * ".go.buildinfo").  Reads only the section headers. */
+bool cg_elf_has_section(const char *path, const char *name);
+
+/* The raw (mangled) name of the function containing `vaddr` (an ELF
+ * virtual address: runtime address minus load bias) and its start.
+ * Returns 0, or CG_ENOTFOUND. */
+int cg_elf_symtab_lookup(const struct cg_elf_symtab *t, uint64_t vaddr, const char **name_out,
+                         uint64_t *start_out);
+
+size_t cg_elf_symtab_count(const struct cg_elf_symtab *t);
+size_t cg_elf_symtab_bytes(const struct cg_elf_symtab *t);
+
+#endif

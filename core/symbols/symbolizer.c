@@ -1,0 +1,362 @@
+/*
+ * symbolizer.c - in-process symbolization for the agent thread.
+ *
+ * DESIGN: a sorted array of modules (from dl_iterate_phdr), each with a
+ * lazily loaded symbol table; a per-PC cache in front (hash map bounded by
+ * a byte budget: when full it is simply cleared, which keeps memory flat
+ * under churn and costs only a re-lookup); and a string interner whose
+ * strings live until the symbolizer is freed, so names handed out stay
+ * valid across refreshes and demangling happens once per symbol.
+ *
+ * PCs in no module are looked up in the process's JIT perf map
+ * (core/symbols/perfmap.h): a name found there is copied into the interner and
+ * reported with the file "[jit]"; else "[unknown]".  What it won't do: run
+ * in a signal handler or read DWARF line tables.
+ */
+#include "core/symbols/symbolizer.h"
+
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/base/strpool.h"
+#include "core/symbols/demangle.h"
+#include "core/symbols/elf_symtab.h"
+#include "core/symbols/perfmap.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <limits.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+struct module {
+    const char *path;   /* interned; "[vdso]" for the vDSO */
+    const char *base;   /* basename, inside path */
+    uintptr_t bias;     /* dlpi_addr */
+    uintptr_t lo, hi;   /* runtime range of its PT_LOAD segments */
+    struct cg_elf_symtab *syms;
+    bool tried;         /* symbols were loaded (or failed) */
+    bool is_vdso;
+};
+
+struct pc_entry {
+    uintptr_t pc;       /* 0 = empty */
+    const char *name, *file;
+};
+
+struct cg_symbolizer {
+    struct module *mods;
+    size_t n_mods;
+    struct pc_entry *cache;
+    size_t cache_size, cache_used, cache_max;
+    struct cg_strpool *strs; /* names and paths handed out */
+    struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
+    const char *jit_file;    /* interned "[jit]" */
+    char *debug_root;
+    uint64_t last_auto_refresh_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const char *intern(struct cg_symbolizer *s, const char *str)
+{
+    return cg_strpool_intern(s->strs, str);
+}
+
+struct scan {
+    struct cg_symbolizer *s;
+    struct module *mods;
+    size_t n, cap;
+    int err;
+};
+
+static int on_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct scan *sc = data;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    if (hi <= lo)
+        return 0;
+    const char *name = info->dlpi_name;
+    char exe[PATH_MAX];
+    bool vdso = false;
+    if (!name || !*name) {
+        /* The main program has no name here. */
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0)
+            return 0;
+        exe[n] = '\0';
+        name = exe;
+    } else if (strncmp(name, "linux-vdso", 10) == 0 || strncmp(name, "linux-gate", 10) == 0) {
+        name = "[vdso]";
+        vdso = true;
+    }
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? sc->cap * 2 : 64;
+        struct module *m = realloc(sc->mods, cap * sizeof(*m));
+        if (!m) {
+            sc->err = CG_ENOMEM;
+            return 1;
+        }
+        sc->mods = m;
+        sc->cap = cap;
+    }
+    const char *path = intern(sc->s, name);
+    if (!path) {
+        sc->err = CG_ENOMEM;
+        return 1;
+    }
+    const char *slash = strrchr(path, '/');
+    sc->mods[sc->n++] = (struct module){path, slash ? slash + 1 : path, info->dlpi_addr, lo, hi,
+                                        NULL, false, vdso};
+    return 0;
+}
+
+static int cmp_mod(const void *a, const void *b)
+{
+    const struct module *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void cache_clear(struct cg_symbolizer *s)
+{
+    if (s->cache)
+        memset(s->cache, 0, s->cache_size * sizeof(*s->cache));
+    s->cache_used = 0;
+}
+
+int cg_symbolizer_refresh(struct cg_symbolizer *s)
+{
+    struct scan sc = {s, NULL, 0, 0, 0};
+    dl_iterate_phdr(on_module, &sc);
+    if (sc.err) {
+        free(sc.mods);
+        return sc.err;
+    }
+    qsort(sc.mods, sc.n, sizeof(*sc.mods), cmp_mod);
+    /* Keep loaded tables of modules that are still there, at the same place. */
+    for (size_t i = 0; i < sc.n; i++) {
+        for (size_t j = 0; j < s->n_mods; j++) {
+            struct module *old = &s->mods[j];
+            if (old->path == sc.mods[i].path && old->bias == sc.mods[i].bias && old->tried) {
+                sc.mods[i].syms = old->syms;
+                sc.mods[i].tried = true;
+                old->syms = NULL;
+                break;
+            }
+        }
+    }
+    for (size_t j = 0; j < s->n_mods; j++)
+        cg_elf_symtab_free(s->mods[j].syms);
+    free(s->mods);
+    s->mods = sc.mods;
+    s->n_mods = sc.n;
+    cache_clear(s);
+    return 0;
+}
+
+struct cg_symbolizer *cg_symbolizer_new(const struct cg_symbolizer_options *opts)
+{
+    struct cg_symbolizer *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    size_t budget = opts && opts->cache_budget_bytes ? opts->cache_budget_bytes : 8u << 20;
+    s->cache_size = 1024;
+    while (s->cache_size * 2 * sizeof(struct pc_entry) <= budget)
+        s->cache_size *= 2;
+    s->cache_max = s->cache_size / 2;
+    s->cache = calloc(s->cache_size, sizeof(*s->cache));
+    s->strs = cg_strpool_new();
+    if (!s->cache || !s->strs || (opts && opts->debug_root && !(s->debug_root = strdup(opts->debug_root))) ||
+        cg_symbolizer_refresh(s) != 0) {
+        cg_symbolizer_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cg_symbolizer_free(struct cg_symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_mods; i++)
+        cg_elf_symtab_free(s->mods[i].syms);
+    free(s->mods);
+    free(s->cache);
+    cg_perfmap_free(s->jit);
+    cg_strpool_free(s->strs);
+    free(s->debug_root);
+    free(s);
+}
+
+static struct module *find_module(struct cg_symbolizer *s, uintptr_t pc)
+{
+    size_t lo = 0, hi = s->n_mods;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->mods[mid].lo <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && pc < s->mods[lo - 1].hi)
+        return &s->mods[lo - 1];
+    return NULL;
+}
+
+/* The vDSO's section headers lie past its PT_LOAD size but inside its
+ * mapped pages; copy the image up to their end with process_vm_readv (a
+ * short read is an error, never a fault) and read symbols from the copy. */
+static struct cg_elf_symtab *load_vdso(const struct module *m)
+{
+    ElfW(Ehdr) eh;
+    struct iovec local = {&eh, sizeof(eh)}, remote = {(void *)m->lo, sizeof(eh)};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof(eh))
+        return NULL;
+    size_t len = (size_t)eh.e_shoff + (size_t)eh.e_shnum * eh.e_shentsize;
+    if (len < m->hi - m->lo)
+        len = m->hi - m->lo;
+    if (len > 1u << 20)
+        return NULL;
+    void *copy = malloc(len);
+    if (!copy)
+        return NULL;
+    local = (struct iovec){copy, len};
+    remote = (struct iovec){(void *)m->lo, len};
+    struct cg_elf_symtab *t = NULL;
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len)
+        t = cg_elf_symtab_load_mem(copy, len);
+    free(copy);
+    return t;
+}
+
+static void load_symbols(struct cg_symbolizer *s, struct module *m)
+{
+    m->tried = true;
+    if (m->is_vdso) {
+        m->syms = load_vdso(m);
+        return;
+    }
+    struct cg_elf_symtab_options o = {s->debug_root};
+    m->syms = cg_elf_symtab_load(m->path, &o);
+    if (!m->syms)
+        CG_DEBUG("no symbols for %s", m->path);
+}
+
+static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
+{
+    struct module *m = find_module(s, pc);
+    if (!m && mono_ns() - s->last_auto_refresh_ns > 1000000000u) {
+        /* A library loaded since the last scan, most likely. */
+        s->last_auto_refresh_ns = mono_ns();
+        int rc = cg_symbolizer_refresh(s);
+        if (rc)
+            return rc;
+        m = find_module(s, pc);
+    }
+    if (!m) {
+        /* JIT-compiled code (Node, CPython 3.12 perf support, JVM agents)
+         * lives in anonymous memory; its writer may name it in a perf map.
+         * Not cached: JIT memory is reused for other code. */
+        if (!s->jit)
+            s->jit = cg_perfmap_new(getpid(), NULL);
+        if (!s->jit_file)
+            s->jit_file = intern(s, "[jit]");
+        const char *jit = s->jit ? cg_perfmap_lookup(s->jit, pc) : NULL;
+        /* The map's names live until its next lookup: keep a copy. */
+        const char *name = jit && s->jit_file ? intern(s, jit) : NULL;
+        out->name = name ? name : "[unknown]";
+        out->file = name ? s->jit_file : NULL;
+        return 1;
+    }
+    if (!m->tried)
+        load_symbols(s, m);
+    uint64_t vaddr = pc - m->bias;
+    const char *raw = NULL;
+    char buf[PATH_MAX + 32];
+    const char *name;
+    if (m->syms && cg_elf_symtab_lookup(m->syms, vaddr, &raw, NULL) == 0) {
+        char *pretty = cg_demangle_symbol(raw);
+        snprintf(buf, sizeof(buf), "%s", pretty ? pretty : raw);
+        free(pretty);
+        name = intern(s, buf);
+    } else {
+        /* No symbol: name the code by the start of its function as the
+         * unwind tables (.eh_frame) describe it, so every PC of one
+         * internal function of a stripped library is one frame. */
+        unw_proc_info_t pi;
+        if (unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)pc, &pi, NULL) == 0 &&
+            pi.start_ip <= pc && pc < pi.end_ip && pi.start_ip >= m->lo)
+            vaddr = pi.start_ip - m->bias;
+        snprintf(buf, sizeof(buf), "%s+0x%llx", m->base, (unsigned long long)vaddr);
+        name = intern(s, buf);
+    }
+    if (!name)
+        return CG_ENOMEM;
+    out->name = name;
+    out->file = m->path;
+    return 0;
+}
+
+int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
+{
+    size_t mask = s->cache_size - 1;
+    size_t i = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    for (; s->cache[i].pc; i = (i + 1) & mask) {
+        if (s->cache[i].pc == pc) {
+            out->name = s->cache[i].name;
+            out->file = s->cache[i].file;
+            return 0;
+        }
+    }
+    int rc = lookup(s, pc, out);
+    if (rc == 1)
+        return 0; /* outside every module: answered, not cached */
+    if (rc) {
+        out->name = "[unknown]";
+        out->file = NULL;
+        return rc;
+    }
+    if (s->cache_used >= s->cache_max)
+        cache_clear(s);
+    /* The slot may have moved if lookup refreshed (which clears the cache). */
+    i = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    while (s->cache[i].pc)
+        i = (i + 1) & mask;
+    if (pc) {
+        s->cache[i] = (struct pc_entry){pc, out->name, out->file};
+        s->cache_used++;
+    }
+    return 0;
+}
+
+size_t cg_symbolizer_bytes(const struct cg_symbolizer *s)
+{
+    size_t n = sizeof(*s) + s->cache_size * sizeof(*s->cache) + cg_strpool_bytes(s->strs) +
+               s->n_mods * sizeof(*s->mods) + (s->jit ? cg_perfmap_bytes(s->jit) : 0);
+    for (size_t i = 0; i < s->n_mods; i++)
+        if (s->mods[i].syms)
+            n += cg_elf_symtab_bytes(s->mods[i].syms);
+    return n;
+}

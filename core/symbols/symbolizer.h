@@ -1,0 +1,59 @@
+/*
+ * symbolizer.h - program counters of this process to function names.
+ *
+ * Modules come from dl_iterate_phdr (refreshed after dlopen/dlclose and
+ * when a PC falls in no known module); each module's symbol table is
+ * loaded on first use (core/symbols/elf_symtab.h).  Names:
+ *   - a symbol that contains the PC: its demangled name;
+ *   - a PC inside a module but in no symbol: BASENAME+0xOFFSET, where
+ *     OFFSET is the ELF virtual address (PC minus load bias; what
+ *     `addr2line -e FILE 0xOFFSET` takes) of the start of the function
+ *     that holds the PC according to .eh_frame, or of the PC itself when
+ *     the unwind tables do not cover it;
+ *   - compiler clone suffixes (.constprop.N, .isra.N, .part.N, .cold,
+ *     .lto_priv.N, .llvm.N) are cut, so clones count as their function;
+ *   - a PC in no module: the name /tmp/perf-PID.map gives it (JIT code of
+ *     Node, CPython 3.12+, JVM agents; core/symbols/perfmap.h), with no file;
+ *     else "[unknown]" with no file.
+ * Files are full paths; the main program's is /proc/self/exe's target,
+ * the vDSO's is "[vdso]".
+ *
+ * Callers pass PCs already adjusted (pc - 1 for return addresses).
+ * Owns: the module list, each module's symbol table, the perf map, and
+ * every name it hands out: returned strings stay valid until
+ * cg_symbolizer_free (the same function gives the same pointers).
+ * Thread safety: one thread at a time (the agent thread).
+ * Signal safety: none; never from a signal handler.
+ */
+#ifndef CG_SYMBOLIZER_H
+#define CG_SYMBOLIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cg_symbol {
+    const char *name;
+    const char *file; /* NULL when unknown */
+};
+
+struct cg_symbolizer_options {
+    size_t cache_budget_bytes; /* per-PC cache bound; 0: 8 MiB */
+    const char *debug_root;    /* NULL: /usr/lib/debug */
+};
+
+struct cg_symbolizer;
+
+struct cg_symbolizer *cg_symbolizer_new(const struct cg_symbolizer_options *opts);
+void cg_symbolizer_free(struct cg_symbolizer *s);
+
+/* Always fills *out (see the name rules above).  Returns 0, or CG_ENOMEM
+ * with "[unknown]" in *out. */
+int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out);
+
+/* Rescans the modules (libraries loaded or unloaded).  Cached names of
+ * modules that are still loaded are kept. */
+int cg_symbolizer_refresh(struct cg_symbolizer *s);
+
+size_t cg_symbolizer_bytes(const struct cg_symbolizer *s);
+
+#endif

@@ -1,0 +1,1 @@
+"""The tree's layout rules (scripts/check-layout.py), checked and tested."""
