@@ -9,7 +9,9 @@
  * depth and field sizes are capped.
  *
  * Ownership: values are malloc'd into the caller's array and wiped by
- * cg_xml_fields_cleanup (they may be secrets).  Thread safety: reentrant.
+ * cg_xml_fields_cleanup (they may be secrets); every buffer the parse
+ * itself used, expat's included, is wiped before it is freed.
+ * Thread safety: reentrant.
  */
 #ifndef CG_STS_XML_FIELDS_H
 #define CG_STS_XML_FIELDS_H
