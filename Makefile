@@ -114,6 +114,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
 	    -o $@ $< $(CORE_A) $(LDFLAGS) \
 	    $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# *_wipe_test binaries check that secrets are wiped before they are freed:
+# every free/realloc of the agent's objects (and libcurl's symbols, found
+# with dlsym) goes through the test first (tests/unit/wipe_check.h).
+$(BUILD)/tests/%_wipe_test: LDFLAGS += -Wl,--wrap=free -Wl,--wrap=realloc -Wl,--wrap=dlsym
+
 # Workloads are the programs we profile in tests: built the way users build
 # (no -fno-omit-frame-pointer), so unwinding must use DWARF CFI.
 $(BUILD)/workloads/%: tests/workloads/%.c

@@ -5,10 +5,14 @@
  * malloc'd string.  Decoding of the query tolerates malformed %-escapes by
  * keeping them literally (then encoding the '%'), so any input gives a
  * deterministic canonical form; the fuzz target relies on that.
+ * A query may carry the session token (X-Amz-Security-Token in query
+ * form), so the query's decoded and encoded pieces are wiped before they
+ * are freed (sigv4_free_secret); paths and header names hold no secrets.
  */
 #include "sigv4/sigv4_internal.h"
 
 #include <ctype.h>
+#include <mbedtls/platform_util.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +130,14 @@ static char *decode(const char *s, size_t len, size_t *out_len)
     return out;
 }
 
+static void wipe_free(char *p, size_t n)
+{
+    if (p) {
+        mbedtls_platform_zeroize(p, n);
+        free(p);
+    }
+}
+
 struct param {
     char *key, *value; /* encoded */
 };
@@ -156,15 +168,15 @@ char *sigv4_canonical_query(const char *query)
         if (len > 0) {
             const char *eq = memchr(p, '=', len);
             size_t klen = eq ? (size_t)(eq - p) : len;
-            size_t dk, dv;
+            size_t dk = 0, dv = 0;
             char *k = decode(p, klen, &dk);
             char *v = eq ? decode(eq + 1, len - klen - 1, &dv) : (dv = 0, strdup(""));
             if (k && v) {
                 ps[count].key = sigv4_uri_encode(k, dk, false);
                 ps[count].value = sigv4_uri_encode(v, dv, false);
             }
-            free(k);
-            free(v);
+            wipe_free(k, dk); /* decoded: may hold NUL bytes, so not strlen */
+            wipe_free(v, dv);
             if (!ps[count].key || !ps[count].value) {
                 oom = true;
                 count++;
@@ -194,8 +206,8 @@ char *sigv4_canonical_query(const char *query)
         *w = '\0';
     }
     for (size_t i = 0; i < count; i++) {
-        free(ps[i].key);
-        free(ps[i].value);
+        sigv4_free_secret(ps[i].key);
+        sigv4_free_secret(ps[i].value);
     }
     free(ps);
     return out;

@@ -6,8 +6,17 @@
  * list, payload hash, canonical request, string to sign, signing key,
  * signature — each a small function; sigv4_sign runs them with one
  * cleanup at the bottom.  SHA-256 and HMAC come from mbedTLS's generic md
- * API (stable across mbedTLS 2.28 and 3.x).  Secrets and derived keys are
- * wiped with mbedtls_platform_zeroize.
+ * API (stable across mbedTLS 2.28 and 3.x).
+ *
+ * Secrets: the secret key, the derived keys and everything that may carry
+ * the session token (canonical header values and block, canonical query
+ * and request, the presigned query, encoded parameters) are wiped with
+ * mbedtls_platform_zeroize before they are freed, on the error paths too.
+ * Growable text lives in a struct sigv4_buf (buf.c), which wipes on
+ * growth and never reallocs.  The key cache, which keeps derived signing
+ * keys for a day, sits in its own page-aligned mapping marked
+ * MADV_DONTDUMP so that a core dump of the host program does not carry
+ * them.  The signature and the access key id are not secret.
  *
  * What it won't do: I/O, logging, clocks (the caller passes the time),
  * S3's single-encoding and unsigned-payload rules, SigV4a.
@@ -24,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -76,9 +87,24 @@ struct sigv4_key_cache {
     uint64_t hits, misses;
 };
 
+/* Rounded up to whole pages: the mapping holds nothing else. */
+static size_t key_cache_bytes(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t p = page > 0 ? (size_t)page : 4096;
+    return (sizeof(struct sigv4_key_cache) + p - 1) / p * p;
+}
+
 struct sigv4_key_cache *sigv4_key_cache_new(void)
 {
-    return calloc(1, sizeof(struct sigv4_key_cache));
+    /* Anonymous mappings start zeroed.  MADV_DONTDUMP is best effort:
+     * without it (EINVAL before Linux 3.4) the keys are still wiped. */
+    void *m = mmap(NULL, key_cache_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    madvise(m, key_cache_bytes(), MADV_DONTDUMP);
+    return m;
 }
 
 void sigv4_key_cache_free(struct sigv4_key_cache *cache)
@@ -86,7 +112,7 @@ void sigv4_key_cache_free(struct sigv4_key_cache *cache)
     if (!cache)
         return;
     mbedtls_platform_zeroize(cache, sizeof(*cache));
-    free(cache);
+    munmap(cache, key_cache_bytes());
 }
 
 void sigv4_key_cache_stats(const struct sigv4_key_cache *cache, uint64_t *hits, uint64_t *misses)
@@ -126,7 +152,7 @@ static int signing_key(struct sigv4_key_cache *cache, const char *secret, const 
 {
     if (!cache || strlen(region) >= 64 || strlen(service) >= 64)
         return derive_key(secret, date, region, service, out);
-    unsigned char sh[32];
+    unsigned char sh[32]; /* lets a guessed secret be checked: wiped too */
     if (mbedtls_md(sha256(), (const unsigned char *)secret, strlen(secret), sh) != 0)
         return CG_EINVAL;
     for (unsigned i = 0; i < CACHE_SLOTS; i++) {
@@ -135,12 +161,15 @@ static int signing_key(struct sigv4_key_cache *cache, const char *secret, const 
             strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0) {
             memcpy(out, e->key, 32);
             cache->hits++;
+            mbedtls_platform_zeroize(sh, sizeof(sh));
             return 0;
         }
     }
     int rc = derive_key(secret, date, region, service, out);
-    if (rc)
+    if (rc) {
+        mbedtls_platform_zeroize(sh, sizeof(sh));
         return rc;
+    }
     struct key_entry *e = &cache->slots[cache->next++ % CACHE_SLOTS];
     mbedtls_platform_zeroize(e, sizeof(*e)); /* the evicted key */
     e->valid = true;
@@ -150,48 +179,15 @@ static int signing_key(struct sigv4_key_cache *cache, const char *secret, const 
     snprintf(e->service, sizeof(e->service), "%s", service);
     memcpy(e->key, out, 32);
     cache->misses++;
+    mbedtls_platform_zeroize(sh, sizeof(sh));
     return 0;
-}
-
-/* ---- a growable string ---- */
-
-struct buf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
 }
 
 /* ---- headers ---- */
 
 struct hdr {
     char *name;   /* lower-case */
-    char *value;  /* canonical value */
+    char *value;  /* canonical value (may be the session token: wiped) */
     size_t order; /* input order, for a stable sort */
 };
 
@@ -218,14 +214,14 @@ static int add_hdr(struct hdr *hs, size_t *n, const char *name, const char *valu
     char *v = sigv4_canonical_header_value(value ? value : "");
     if (!lname || !v) {
         free(lname);
-        free(v);
+        sigv4_free_secret(v);
         return CG_ENOMEM;
     }
     for (char *p = lname; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     if (never_signed(lname)) {
         free(lname);
-        free(v);
+        sigv4_free_secret(v); /* e.g. an Authorization value */
         return 0;
     }
     hs[*n] = (struct hdr){lname, v, *n};
@@ -234,7 +230,8 @@ static int add_hdr(struct hdr *hs, size_t *n, const char *name, const char *valu
 }
 
 /* Canonical header block ("name:v1,v2\n"…) and the signed-header list. */
-static int canonical_headers(struct hdr *hs, size_t n, struct buf *block, struct buf *signed_list)
+static int canonical_headers(struct hdr *hs, size_t n, struct sigv4_buf *block,
+                             struct sigv4_buf *signed_list)
 {
     qsort(hs, n, sizeof(*hs), cmp_hdr);
     bool has_host = false;
@@ -242,19 +239,19 @@ static int canonical_headers(struct hdr *hs, size_t n, struct buf *block, struct
         if (i > 0 && strcmp(hs[i].name, hs[i - 1].name) == 0) {
             /* a repeated name: values joined with ',' in input order */
             block->len--; /* drop the '\n' */
-            puts_(block, ",");
-            puts_(block, hs[i].value);
-            puts_(block, "\n");
+            sigv4_buf_puts(block, ",");
+            sigv4_buf_puts(block, hs[i].value);
+            sigv4_buf_puts(block, "\n");
             continue;
         }
         has_host |= strcmp(hs[i].name, "host") == 0;
-        puts_(block, hs[i].name);
-        puts_(block, ":");
-        puts_(block, hs[i].value);
-        puts_(block, "\n");
+        sigv4_buf_puts(block, hs[i].name);
+        sigv4_buf_puts(block, ":");
+        sigv4_buf_puts(block, hs[i].value);
+        sigv4_buf_puts(block, "\n");
         if (signed_list->len)
-            puts_(signed_list, ";");
-        puts_(signed_list, hs[i].name);
+            sigv4_buf_puts(signed_list, ";");
+        sigv4_buf_puts(signed_list, hs[i].name);
     }
     if (block->oom || signed_list->oom)
         return CG_ENOMEM;
@@ -291,7 +288,7 @@ static int result_add(struct sigv4_result *r, const char *name, const char *valu
 }
 
 /* Appends "&name=enc(value)" (no '&' first) to a query under construction. */
-static void put_param(struct buf *q, const char *name, const char *value)
+static void put_param(struct sigv4_buf *q, const char *name, const char *value)
 {
     char *enc = sigv4_uri_encode(value, strlen(value), false);
     if (!enc) {
@@ -299,11 +296,11 @@ static void put_param(struct buf *q, const char *name, const char *value)
         return;
     }
     if (q->len)
-        puts_(q, "&");
-    puts_(q, name);
-    puts_(q, "=");
-    puts_(q, enc);
-    free(enc);
+        sigv4_buf_puts(q, "&");
+    sigv4_buf_puts(q, name);
+    sigv4_buf_puts(q, "=");
+    sigv4_buf_puts(q, enc);
+    sigv4_free_secret(enc); /* the encoded token */
 }
 
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred,
@@ -315,7 +312,8 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     char *uri = NULL, *cquery = NULL, *credential = NULL;
     struct hdr *hs = NULL;
     size_t nh = 0;
-    struct buf block = {0}, signed_list = {0}, creq = {0}, sts = {0}, q = {0}, all_q = {0};
+    struct sigv4_buf block = {0}, signed_list = {0}, creq = {0}, sts = {0}, q = {0}, all_q = {0},
+                     tq = {0}, pq = {0}, auth = {0};
     unsigned char key[32], sig[32];
     char date[9], payload[65], creq_hash[65], scope[200];
     const bool presign = opts->presign_expires_s > 0;
@@ -385,18 +383,16 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
         put_param(&q, "X-Amz-Expires", expires);
         /* what is signed: the request's query plus these */
         if (req->query && *req->query)
-            puts_(&all_q, req->query);
+            sigv4_buf_puts(&all_q, req->query);
         if (all_q.len)
-            puts_(&all_q, "&");
-        puts_(&all_q, q.s ? q.s : "");
+            sigv4_buf_puts(&all_q, "&");
+        sigv4_buf_puts(&all_q, q.s ? q.s : "");
         if (token && !opts->omit_session_token) {
-            struct buf tq = {0};
             put_param(&tq, "X-Amz-Security-Token", cred->session_token);
-            puts_(&all_q, "&");
-            puts_(&all_q, tq.s ? tq.s : "");
-            free(tq.s);
+            sigv4_buf_puts(&all_q, "&");
+            sigv4_buf_puts(&all_q, tq.s ? tq.s : "");
         }
-        if (all_q.oom || q.oom) {
+        if (all_q.oom || q.oom || tq.oom) {
             rc = CG_ENOMEM;
             goto done;
         }
@@ -410,17 +406,17 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     }
 
     /* 5. canonical request */
-    puts_(&creq, req->method);
-    puts_(&creq, "\n");
-    puts_(&creq, uri);
-    puts_(&creq, "\n");
-    puts_(&creq, cquery);
-    puts_(&creq, "\n");
-    puts_(&creq, block.s);
-    puts_(&creq, "\n");
-    puts_(&creq, signed_list.s);
-    puts_(&creq, "\n");
-    puts_(&creq, payload);
+    sigv4_buf_puts(&creq, req->method);
+    sigv4_buf_puts(&creq, "\n");
+    sigv4_buf_puts(&creq, uri);
+    sigv4_buf_puts(&creq, "\n");
+    sigv4_buf_puts(&creq, cquery);
+    sigv4_buf_puts(&creq, "\n");
+    sigv4_buf_puts(&creq, block.s);
+    sigv4_buf_puts(&creq, "\n");
+    sigv4_buf_puts(&creq, signed_list.s);
+    sigv4_buf_puts(&creq, "\n");
+    sigv4_buf_puts(&creq, payload);
     if (creq.oom) {
         rc = CG_ENOMEM;
         goto done;
@@ -429,12 +425,12 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     /* 6. string to sign */
     if ((rc = sigv4_sha256_hex(creq.s, creq.len, creq_hash)) != 0)
         goto done;
-    puts_(&sts, "AWS4-HMAC-SHA256\n");
-    puts_(&sts, out->amz_date);
-    puts_(&sts, "\n");
-    puts_(&sts, scope);
-    puts_(&sts, "\n");
-    puts_(&sts, creq_hash);
+    sigv4_buf_puts(&sts, "AWS4-HMAC-SHA256\n");
+    sigv4_buf_puts(&sts, out->amz_date);
+    sigv4_buf_puts(&sts, "\n");
+    sigv4_buf_puts(&sts, scope);
+    sigv4_buf_puts(&sts, "\n");
+    sigv4_buf_puts(&sts, creq_hash);
     if (sts.oom) {
         rc = CG_ENOMEM;
         goto done;
@@ -449,25 +445,22 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
 
     /* 8. what the caller adds */
     if (presign) {
-        struct buf pq = {0};
-        puts_(&pq, q.s);
+        sigv4_buf_puts(&pq, q.s);
         if (token)
             put_param(&pq, "X-Amz-Security-Token", cred->session_token);
         put_param(&pq, "X-Amz-Signature", out->signature);
         if (pq.oom) {
-            free(pq.s);
             rc = CG_ENOMEM;
             goto done;
         }
-        out->presigned_query = pq.s;
+        out->presigned_query = sigv4_buf_take(&pq);
     } else {
-        struct buf auth = {0};
-        puts_(&auth, "AWS4-HMAC-SHA256 Credential=");
-        puts_(&auth, credential);
-        puts_(&auth, ", SignedHeaders=");
-        puts_(&auth, signed_list.s);
-        puts_(&auth, ", Signature=");
-        puts_(&auth, out->signature);
+        sigv4_buf_puts(&auth, "AWS4-HMAC-SHA256 Credential=");
+        sigv4_buf_puts(&auth, credential);
+        sigv4_buf_puts(&auth, ", SignedHeaders=");
+        sigv4_buf_puts(&auth, signed_list.s);
+        sigv4_buf_puts(&auth, ", Signature=");
+        sigv4_buf_puts(&auth, out->signature);
         if (auth.oom) {
             rc = CG_ENOMEM;
             goto done;
@@ -475,34 +468,26 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
         if ((token && (rc = result_add(out, "X-Amz-Security-Token", cred->session_token))) ||
             (rc = result_add(out, "X-Amz-Date", out->amz_date)) ||
             (opts->sign_content_sha256 && (rc = result_add(out, "x-amz-content-sha256", payload))) ||
-            (rc = result_add(out, "Authorization", auth.s))) {
-            free(auth.s);
+            (rc = result_add(out, "Authorization", auth.s)))
             goto done;
-        }
-        free(auth.s);
     }
-    out->canonical_request = creq.s;
-    out->string_to_sign = sts.s;
-    out->signed_headers = signed_list.s;
-    creq.s = sts.s = signed_list.s = NULL;
+    out->canonical_request = sigv4_buf_take(&creq);
+    out->string_to_sign = sigv4_buf_take(&sts);
+    out->signed_headers = sigv4_buf_take(&signed_list);
 
 done:
     mbedtls_platform_zeroize(key, sizeof(key));
     for (size_t i = 0; i < nh; i++) {
         free(hs[i].name);
-        mbedtls_platform_zeroize(hs[i].value, strlen(hs[i].value));
-        free(hs[i].value);
+        sigv4_free_secret(hs[i].value);
     }
     free(hs);
     free(uri);
-    free(cquery);
+    sigv4_free_secret(cquery); /* query form: holds the token */
     free(credential);
-    free(block.s);
-    free(signed_list.s);
-    free(creq.s);
-    free(sts.s);
-    free(q.s);
-    free(all_q.s);
+    struct sigv4_buf *bufs[] = {&block, &signed_list, &creq, &sts, &q, &all_q, &tq, &pq, &auth};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        sigv4_buf_cleanup(bufs[i]);
     if (rc)
         sigv4_result_cleanup(out);
     return rc;

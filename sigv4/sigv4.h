@@ -18,7 +18,9 @@
  * scope date from the same timestamp as X-Amz-Date.
  *
  * Owns: everything in struct sigv4_result is owned by it and freed by
- * sigv4_result_cleanup (which wipes it).  Inputs are borrowed.
+ * sigv4_result_cleanup (which wipes it).  Inputs are borrowed.  Every
+ * intermediate copy of the secret, a derived key or the session token is
+ * wiped before it is freed, on error paths too (docs/security.md).
  * Thread safety: sigv4_sign is reentrant; a key cache must not be shared
  * between threads without the caller's lock.
  * Signal safety: none (it allocates).
@@ -93,7 +95,9 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
 void sigv4_result_cleanup(struct sigv4_result *res);
 
 /* Derived signing keys per (secret, date, region, service): a day's key
- * is computed once.  Entries are wiped on eviction and on free. */
+ * is computed once.  Entries are wiped on eviction and on free.  The
+ * cache is a page-aligned mapping of its own marked MADV_DONTDUMP, so
+ * core dumps do not carry the keys.  new returns NULL when out of memory. */
 struct sigv4_key_cache *sigv4_key_cache_new(void);
 void sigv4_key_cache_free(struct sigv4_key_cache *cache);
 /* Hits and misses so far (tests). */

@@ -1,5 +1,21 @@
 /*
  * credentials.c - copying, wiping and the time formats of AWS credentials.
+ *
+ * DESIGN: the secret access key and the session token of each set of
+ * credentials share one anonymous mapping, rounded up to whole pages and
+ * marked MADV_DONTDUMP: the agent keeps credentials for an hour or more
+ * inside someone else's process, and that process's core dumps (abrt,
+ * systemd-coredump, a support bundle) should not carry them.  A page of
+ * its own is the only way to get that: madvise works on pages, and heap
+ * pages are shared with the host program's data.  A mapping per set costs
+ * one mmap and one munmap per copy; credentials are copied a few times
+ * per upload, not per sample.  The pages are wiped before munmap (the
+ * kernel hands freed pages out zeroed, but this keeps the rule "wipe
+ * before release" true everywhere, and a page may linger in a swap slot).
+ *
+ * What it won't do: mlock the pages (RLIMIT_MEMLOCK belongs to the host
+ * program; swap is covered in docs/security.md), or protect them with
+ * PROT_NONE between uses.
  */
 #include "sts/credentials.h"
 
@@ -9,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void wipe_free(char **s)
 {
@@ -19,13 +37,35 @@ static void wipe_free(char **s)
     }
 }
 
+/* Maps `size` bytes (rounded up to pages) excluded from core dumps.
+ * Returns the zeroed mapping and its size, or NULL. */
+static void *secret_pages_map(size_t size, size_t *mapped)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t p = page > 0 ? (size_t)page : 4096;
+    size_t n = (size + p - 1) / p * p;
+    void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    /* Best effort: before Linux 3.4 (EINVAL) the secret is still wiped. */
+    madvise(m, n, MADV_DONTDUMP);
+    *mapped = n;
+    return m;
+}
+
 void cg_credentials_clear(struct cg_credentials *c)
 {
     if (!c)
         return;
     wipe_free(&c->access_key_id);
-    wipe_free(&c->secret_access_key);
-    wipe_free(&c->session_token);
+    if (c->secret_pages) {
+        explicit_bzero(c->secret_pages, c->secret_pages_size);
+        munmap(c->secret_pages, c->secret_pages_size);
+    }
+    c->secret_pages = NULL;
+    c->secret_pages_size = 0;
+    c->secret_access_key = NULL;
+    c->session_token = NULL;
     free(c->arn);
     c->arn = NULL;
     c->expiration = 0;
@@ -44,16 +84,22 @@ int cg_credentials_set(struct cg_credentials *c, const char *access_key_id,
     cg_credentials_clear(c);
     if (!access_key_id || !*access_key_id || !secret_access_key || !*secret_access_key)
         return CG_EINVAL;
+    size_t sl = strlen(secret_access_key) + 1;
+    size_t tl = session_token && *session_token ? strlen(session_token) + 1 : 0;
     c->access_key_id = strdup(access_key_id);
-    c->secret_access_key = strdup(secret_access_key);
-    if (session_token && *session_token)
-        c->session_token = strdup(session_token);
-    c->expiration = expiration;
-    if (!c->access_key_id || !c->secret_access_key ||
-        (session_token && *session_token && !c->session_token)) {
+    c->secret_pages = secret_pages_map(sl + tl, &c->secret_pages_size);
+    if (!c->access_key_id || !c->secret_pages) {
         cg_credentials_clear(c);
         return CG_ENOMEM;
     }
+    /* secret\0token\0 */
+    c->secret_access_key = c->secret_pages;
+    memcpy(c->secret_access_key, secret_access_key, sl);
+    if (tl) {
+        c->session_token = c->secret_access_key + sl;
+        memcpy(c->session_token, session_token, tl);
+    }
+    c->expiration = expiration;
     return 0;
 }
 

@@ -6,6 +6,14 @@
  * overwrites the secret and the token before freeing them (SPEC §7); use it
  * on every copy, including temporaries.  Never log the secret or the token;
  * the access key id is not secret and may appear in messages.
+ *
+ * Memory: the secret and the token live together in one page-aligned
+ * anonymous mapping of their own (`secret_pages`), marked MADV_DONTDUMP,
+ * so a core dump of the host program does not carry them (the access key
+ * id and the ARN are ordinary heap strings).  Only cg_credentials_set and
+ * cg_credentials_copy fill a struct; never assign its strings directly.
+ * The struct itself may be moved by assignment (the cache does): the
+ * mapping goes with it.  See docs/security.md.
  * Thread safety: plain data; the caching provider (cred_cache.h) is the
  * thread-safe owner.
  * Signal safety: none (it allocates).
@@ -19,13 +27,16 @@
 
 struct cg_credentials {
     char *access_key_id;
-    char *secret_access_key;
-    char *session_token;  /* NULL for long-term keys */
+    char *secret_access_key; /* points into secret_pages */
+    char *session_token;  /* into secret_pages; NULL for long-term keys */
     int64_t expiration;   /* epoch seconds; 0: does not expire */
     char *arn;            /* who these credentials are, when known (STS), else NULL */
+    void *secret_pages;   /* mmap'd, MADV_DONTDUMP, owned; NULL when empty */
+    size_t secret_pages_size; /* bytes mapped: whole pages */
 };
 
-/* Frees and wipes.  Safe on a zeroed struct; leaves it zeroed. */
+/* Wipes and frees (unmaps the secret pages).  Safe on a zeroed struct;
+ * leaves it zeroed. */
 void cg_credentials_clear(struct cg_credentials *c);
 
 /* Deep copy into *dst (cleared first).  Returns 0 or CG_ENOMEM. */

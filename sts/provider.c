@@ -1,6 +1,18 @@
 /*
  * provider.c - the provider interface, static keys, and the helpers the
  * network providers share (token files, JSON credential documents).
+ *
+ * DESIGN: the providers' failures become one sentence in `err`, and that
+ * sentence is logged and printed by `cgagent check`, so nothing taken
+ * from a credential document may reach it: a malformed document is
+ * described by jansson's error code (as a fixed phrase) and position only,
+ * never by jansson's error text, which quotes up to 20 characters of the
+ * input around the error ("invalid token near 'wJalrXUtnFEMI...'") and so
+ * often part of the secret.  The json_error_t is wiped too.  Only the
+ * service's own Code/Message fields of a well-formed error answer are
+ * quoted.
+ *
+ * What it won't do: cache, retry, or log (callers do).
  */
 #include "sts/provider.h"
 
@@ -142,15 +154,43 @@ int cg_read_token_file(const char *path, size_t max_bytes, const char *what, cha
     return 0;
 }
 
+/* A fixed phrase for a jansson error code: never jansson's own text. */
+static const char *json_problem(enum json_error_code code)
+{
+    switch (code) {
+    case json_error_invalid_utf8: return "invalid UTF-8";
+    case json_error_premature_end_of_input: return "the document ends too early";
+    case json_error_end_of_input_expected: return "text after the end of the document";
+    case json_error_invalid_syntax: return "invalid syntax";
+    case json_error_null_character: return "a NUL character";
+    case json_error_duplicate_key: return "a key appears twice";
+    case json_error_numeric_overflow: return "a number out of range";
+    case json_error_stack_overflow: return "nested too deeply";
+    default: return "malformed";
+    }
+}
+
 int cg_parse_credentials_json(const char *json, size_t len, const char *token_key,
                               bool expiration_required, const char *what,
                               struct cg_credentials *out, char *err, size_t err_size)
 {
     json_error_t jerr;
+    memset(&jerr, 0, sizeof(jerr));
     json_t *doc = json ? json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!doc && json && json_error_code(&jerr) == json_error_out_of_memory) {
+        explicit_bzero(&jerr, sizeof(jerr));
+        return CG_ENOMEM;
+    }
+    if (!doc) {
+        snprintf(err, err_size, "%s: not valid JSON (%s at line %d, column %d, byte %d)", what,
+                 json ? json_problem(json_error_code(&jerr)) : "no document",
+                 jerr.line, jerr.column, jerr.position);
+        explicit_bzero(&jerr, sizeof(jerr)); /* its text quotes the input */
+        return CG_EPARSE;
+    }
+    explicit_bzero(&jerr, sizeof(jerr));
     if (!json_is_object(doc)) {
-        snprintf(err, err_size, "%s: the answer is not a JSON object%s%s", what,
-                 doc ? "" : ": ", doc ? "" : jerr.text);
+        snprintf(err, err_size, "%s: the answer is not a JSON object", what);
         json_decref(doc);
         return CG_EPARSE;
     }

@@ -66,9 +66,12 @@ struct cg_provider *cg_provider_static_new(const char *description,
 
 /* credential_process: `command` split like a POSIX shell would split words
  * (quotes, backslashes; no expansion) and run without a shell, stdin from
- * /dev/null, with a 30 s limit and 64 KiB of output.  The child's
- * environment has AWS_CODEGURU_PROFILER_ENABLED=false so the agent never
- * profiles (or recursively runs) its own credential helper. */
+ * /dev/null, in a process group of its own, with 64 KiB of output.  One
+ * limit of 30 s (or the fetch's deadline, if sooner) covers reading its
+ * output and waiting for it to exit; past it the whole process group is
+ * killed (SIGKILL) and the helper reaped.  The child's environment has
+ * AWS_CODEGURU_PROFILER_ENABLED=false so the agent never profiles (or
+ * recursively runs) its own credential helper. */
 struct cg_provider *cg_provider_process_new(const char *description, const char *command);
 
 /* AssumeRoleWithWebIdentity with the token read from `token_file` on each
@@ -107,7 +110,12 @@ int cg_read_token_file(const char *path, size_t max_bytes, const char *what, cha
 /* Parses the JSON credential documents of IMDS, container endpoints and
  * credential_process (AccessKeyId, SecretAccessKey, Token or SessionToken,
  * Expiration).  `token_key` is "Token" or "SessionToken".  Returns 0,
- * CG_EPARSE or CG_ENOMEM; err names `what`. */
+ * CG_EPARSE, CG_EAUTH (a "Code" other than "Success") or CG_ENOMEM; err
+ * names `what`.  err never quotes the document: malformed JSON is told by
+ * a fixed phrase and its line, column and byte offset ("not valid JSON
+ * (invalid syntax at line 1, column 67, byte 67)"), because the parser's
+ * excerpt of the input may be part of the secret.  The copies jansson made
+ * of the secret and the token are wiped before the document is freed. */
 int cg_parse_credentials_json(const char *json, size_t len, const char *token_key,
                               bool expiration_required, const char *what,
                               struct cg_credentials *out, char *err, size_t err_size);

@@ -1,5 +1,18 @@
 /*
  * xml_fields.c - named text fields out of XML, with expat.
+ *
+ * DESIGN: the documents are STS answers, which carry SecretAccessKey and
+ * SessionToken, so every copy of their text is wiped before it is freed:
+ * the captured text buffer (grown by malloc + copy + wipe, never
+ * realloc), the trimmed values (including the bytes trimming moved past
+ * the new end), and expat's own buffers.  expat copies the whole document
+ * into its input buffer, so the parser gets a memory suite
+ * (XML_ParserCreate_MM) whose blocks carry their size in a header and are
+ * wiped on free and on realloc.  That suite is per parser: it changes
+ * nothing for other users of libexpat in the host program.
+ *
+ * What it won't do: resolve entities or read a DOCTYPE, return more than
+ * the first occurrence of a name, or quote the document in any error.
  */
 #include "sts/xml_fields.h"
 
@@ -7,6 +20,7 @@
 
 #include <expat.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <stdlib.h>
@@ -26,6 +40,52 @@ struct state {
     size_t len, cap;
     bool failed, nomem;
 };
+
+/* ---- expat's memory, wiped on release ---- */
+
+/* A block is [size_t size | padding | user bytes]: the header is one
+ * max_align_t so the user part keeps malloc's alignment. */
+#define HDR sizeof(max_align_t)
+
+static void *wiped_malloc(size_t n)
+{
+    if (n > SIZE_MAX - HDR)
+        return NULL;
+    unsigned char *b = malloc(HDR + n);
+    if (!b)
+        return NULL;
+    memcpy(b, &n, sizeof(n));
+    return b + HDR;
+}
+
+static void wiped_free(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *b = (unsigned char *)p - HDR;
+    size_t n;
+    memcpy(&n, b, sizeof(n));
+    explicit_bzero(b, HDR + n);
+    free(b);
+}
+
+static void *wiped_realloc(void *p, size_t n)
+{
+    if (!p)
+        return wiped_malloc(n);
+    size_t old;
+    memcpy(&old, (unsigned char *)p - HDR, sizeof(old));
+    void *q = wiped_malloc(n);
+    if (!q)
+        return NULL; /* p stays valid, as with realloc */
+    memcpy(q, p, old < n ? old : n);
+    wiped_free(p);
+    return q;
+}
+
+static const XML_Memory_Handling_Suite wiped_memory = {wiped_malloc, wiped_realloc, wiped_free};
+
+/* ---- fields ---- */
 
 static const char *local_name(const char *name)
 {
@@ -81,7 +141,9 @@ static void XMLCALL on_end(void *ctx, const XML_Char *name)
         while (b > a && strchr(" \t\r\n", v[b - 1]))
             b--;
         memmove(v, v + a, b - a);
-        v[b - a] = '\0';
+        /* The last `a` bytes of the text are still past the new end:
+         * cleanup wipes only up to the NUL, so wipe them now. */
+        explicit_bzero(v + (b - a), s->len + 1 - (b - a));
         s->fields[s->capturing].value = v;
         s->capturing = -1;
         explicit_bzero(s->buf, s->len);
@@ -145,7 +207,7 @@ int cg_xml_fields(const char *doc, size_t len, struct cg_xml_field *fields, size
     if (!doc || len == 0 || len > (size_t)INT32_MAX)
         return CG_EPARSE;
     struct state s = {.fields = fields, .count = count, .capturing = -1};
-    s.parser = XML_ParserCreateNS(NULL, '\x01');
+    s.parser = XML_ParserCreate_MM(NULL, &wiped_memory, "\x01");
     if (!s.parser)
         return CG_ENOMEM;
     XML_SetUserData(s.parser, &s);

@@ -9,7 +9,8 @@
  * depth and field sizes are capped.
  *
  * Owns: values are malloc'd into the caller's array and wiped by
- * cg_xml_fields_cleanup (they may be secrets).
+ * cg_xml_fields_cleanup (they may be secrets); every buffer the parse
+ * itself used, expat's included, is wiped before it is freed.
  * Thread safety: reentrant.
  * Signal safety: none (expat, allocation).
  */

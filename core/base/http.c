@@ -327,6 +327,10 @@ out:
     /* The handle keeps pointers to these until the next reset. */
     curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    /* Header lines carry tokens (Authorization, X-Amz-Security-Token,
+     * IMDS and container tokens): wipe curl's copies before it frees. */
+    for (struct curl_slist *h = headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
     if (headers)
         curl_api.slist_free_all(headers);
     return rc;

@@ -10,7 +10,8 @@ Kinds:
   error    answer status + an AWS-shaped error body for that service
   delay    wait delay_ms, then answer normally
   drop     close the connection without any response
-  garbage  200 with a body that is not what the protocol says
+  garbage  200 with a body that is not what the protocol says (a fixed
+           one, or the fault's `body`: e.g. almost-JSON with a secret in it)
   date     answer normally but with a Date header date_offset_s off
   hold     accept, read the request, never answer; the connection closes
            after hold_ms (or when the emulator stops)
@@ -42,6 +43,7 @@ class Fault:
     delay_ms: int = 0
     date_offset_s: float = 0.0  # date: how far the Date header is off
     hold_ms: int = DEFAULT_HOLD_MS
+    body: str = None            # garbage: the body to send (None: a fixed one)
     id: int = field(default_factory=lambda: next(_ids))
     applied: int = 0
 
@@ -60,7 +62,7 @@ class Fault:
         return {k: getattr(self, k) for k in (
             "id", "service", "kind", "operation", "count", "probability",
             "seed", "status", "code", "message", "delay_ms", "date_offset_s",
-            "hold_ms", "applied")}
+            "hold_ms", "body", "applied")}
 
 
 FAULT_FIELDS = frozenset(Fault.__dataclass_fields__) - {"id", "applied"}

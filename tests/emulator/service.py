@@ -85,7 +85,8 @@ class Service:
             if fault_kind == "error":
                 resp = self.fault_response(req, fault)
             elif fault_kind == "garbage":
-                resp = Response(200, GARBAGE, self.content_type)
+                resp = Response(200, GARBAGE if fault.body is None else fault.body,
+                                self.content_type)
             elif fault_kind == "date":
                 exchange.date_offset_s = fault.date_offset_s
         if resp is None:

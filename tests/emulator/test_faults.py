@@ -88,6 +88,13 @@ class Faults(EmulatorTestCase):
         with self.assertRaises(ValueError):
             res.json()
 
+    def test_garbage_with_a_given_body(self):
+        self.emu.add_fault("container", "garbage", body='{"AccessKeyId": "A", oops')
+        res = client.request(self.emu.container_credentials_url,
+                             headers=[("Authorization", self.emu.container.config["auth_token"])])
+        self.assertEqual((res.status, res.body), (200, b'{"AccessKeyId": "A", oops'))
+        self.assertEqual(self.emu.requests("container")[-1].fault, "garbage")
+
     def test_wrong_date_header(self):
         self.emu.add_fault("sts", "date", date_offset_s=7200)
         res = self.caller_identity()

@@ -325,6 +325,73 @@ static void credential_documents(void **state)
                      CG_EPARSE);
 }
 
+/* Fails when any 6 characters of `secret` in a row appear in `text`. */
+static void assert_no_fragment(const char *text, const char *secret)
+{
+    size_t n = strlen(secret);
+    for (size_t i = 0; i + 6 <= n; i++) {
+        char frag[7];
+        memcpy(frag, secret + i, 6);
+        frag[6] = '\0';
+        if (strstr(text, frag))
+            fail_msg("'%s' quotes \"%s\" of the secret", text, frag);
+    }
+}
+
+/* Review finding "partial secrets in errors": jansson's error text quotes
+ * up to 20 characters around the error ("invalid token near
+ * 'wJalrXUtnFEMIK'"), and the message used to copy it. */
+static void credential_documents_errors_never_quote_the_document(void **state)
+{
+    (void)state;
+    static const char secret[] = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY";
+    static const struct {
+        const char *doc;
+        const char *where; /* expected position */
+    } cases[] = {
+        /* a bare word: the lexer's excerpt is the secret's start */
+        {"{\"Version\":1,\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":"
+         "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY}", "line 1, column 67, byte 67"},
+        /* an invalid escape inside the secret */
+        {"{\"Version\":1,\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":"
+         "\"wJalrXUtnFEMI\\qK7MDENGbPxRfiCYSECRETKEY\"}", "line 1, column 69"},
+        /* a raw tab inside the secret, on line 2 */
+        {"{\"Version\":1,\n \"SecretAccessKey\":\"wJalrXUtnFEMI\tK7MDENGbPxRfiCYSECRETKEY\"}",
+         "line 2, column 33"},
+        /* a missing comma: the excerpt would be the next string */
+        {"{\"SecretAccessKey\":\"x\" \"wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY\"}", "line 1"},
+        /* unterminated */
+        {"{\"SecretAccessKey\":\"wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY", "line 1"},
+        /* trailing text after the document */
+        {"{\"Version\":1} wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY", "line 1, column 28"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cg_credentials c = {0};
+        char err[512] = "";
+        int rc = cg_parse_credentials_json(cases[i].doc, strlen(cases[i].doc), "SessionToken",
+                                           false, "profile p (credential_process): output of 'h'",
+                                           &c, err, sizeof(err));
+        assert_int_equal(rc, CG_EPARSE);
+        assert_no_fragment(err, secret);
+        /* Still says what is wrong and where. */
+        assert_non_null(strstr(err, "profile p (credential_process): output of 'h': "
+                                    "not valid JSON ("));
+        if (!strstr(err, cases[i].where))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].where);
+        assert_null(c.secret_access_key);
+    }
+    /* A fixed phrase per kind of error. */
+    struct cg_credentials c = {0};
+    char err[512];
+    const char *doc = "{\"SecretAccessKey\":\"abc";
+    cg_parse_credentials_json(doc, strlen(doc), "Token", false, "x", &c, err, sizeof(err));
+    assert_string_equal(err, "x: not valid JSON (the document ends too early at line 1, "
+                             "column 23, byte 23)");
+    doc = "{\"a\":1,\"a\":2}";
+    cg_parse_credentials_json(doc, strlen(doc), "Token", false, "x", &c, err, sizeof(err));
+    assert_non_null(strstr(err, "a key appears twice"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +407,7 @@ int main(void)
         cmocka_unit_test(clock_skew),
         cmocka_unit_test(uri_encoding),
         cmocka_unit_test(credential_documents),
+        cmocka_unit_test(credential_documents_errors_never_quote_the_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
