@@ -38,9 +38,9 @@
 #include "core/sample/count_key.h"
 #include "core/sample/ring.h"
 #include "core/sample/threads.h"
+#include "core/symbols/dynsym.h"
 
 #define UNW_LOCAL_ONLY
-#include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
 #include <link.h>
@@ -65,10 +65,8 @@ static uintptr_t g_loader_start, g_loader_end;
 /* [start, end) of libc's functions that can unblock SIGPROF and so
  * deliver expiries merged while it was blocked; empty slots are 0,0.
  * Written once by the constructor before the handler is installed. */
-#define CG_UNBLOCK_RANGES 12
-static struct {
-    uintptr_t start, end;
-} g_unblock[CG_UNBLOCK_RANGES];
+#define CG_UNBLOCK_RANGES 24
+static struct cg_code_range g_unblock[CG_UNBLOCK_RANGES];
 
 void cg_handler_set_threads(struct cg_threads *threads)
 {
@@ -113,23 +111,8 @@ void cg_handler_init_unblock_ranges(void)
         "setcontext",      "swapcontext", "ppoll",      "pselect",      "epoll_pwait",
         "epoll_pwait2",    "syscall",
     };
-    _Static_assert(sizeof(names) / sizeof(names[0]) <= CG_UNBLOCK_RANGES, "room for each name");
-    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-    if (!libc)
-        return;
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        void *fn = dlsym(libc, names[i]);
-        Dl_info info;
-        const ElfW(Sym) *sym = NULL;
-        if (!fn || !dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
-            sym->st_size == 0)
-            continue;
-        g_unblock[n].start = (uintptr_t)fn;
-        g_unblock[n].end = (uintptr_t)fn + sym->st_size;
-        n++;
-    }
-    dlclose(libc);
+    cg_dynsym_ranges("/libc.so.6", names, sizeof(names) / sizeof(names[0]), g_unblock,
+                     CG_UNBLOCK_RANGES);
 }
 
 static bool pc_unblocks_sigprof_sigsafe(uintptr_t pc)

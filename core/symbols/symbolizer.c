@@ -2,9 +2,12 @@
  * symbolizer.c - in-process symbolization for the agent thread.
  *
  * DESIGN: a sorted array of modules (from dl_iterate_phdr), each with a
- * lazily loaded symbol table; a per-PC cache in front (hash map bounded by
- * a byte budget: when full it is simply cleared, which keeps memory flat
- * under churn and costs only a re-lookup); and a string interner whose
+ * lazily loaded symbol table; a per-PC cache in front (a hash map that
+ * starts at 1,024 slots and doubles as the program's hot PCs grow, up to a
+ * byte budget: when full at the budget it is simply cleared, which keeps
+ * memory flat under churn and costs only a re-lookup; starting small keeps
+ * a short process from paying for, and touching, the whole budget); and a
+ * string interner whose
  * strings live until the symbolizer is freed, so names handed out stay
  * valid across refreshes and demangling happens once per symbol.
  *
@@ -54,7 +57,8 @@ struct cg_symbolizer {
     struct module *mods;
     size_t n_mods;
     struct pc_entry *cache;
-    size_t cache_size, cache_used, cache_max;
+    size_t cache_size, cache_used, cache_max; /* slots (a power of two), used, grow/clear mark */
+    size_t cache_limit;                       /* most slots the byte budget allows */
     struct cg_strpool *strs; /* names and paths handed out */
     struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
     const char *jit_file;    /* interned "[jit]" */
@@ -139,6 +143,34 @@ static int cmp_mod(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+static size_t cache_slot(uintptr_t pc, size_t mask)
+{
+    return (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+}
+
+/* Doubles the cache, keeping its entries.  On failure the cache is left as
+ * it was (the caller clears it instead). */
+static int cache_grow(struct cg_symbolizer *s)
+{
+    size_t n = s->cache_size * 2, mask = n - 1;
+    struct pc_entry *t = calloc(n, sizeof(*t));
+    if (!t)
+        return CG_ENOMEM;
+    for (size_t j = 0; j < s->cache_size; j++) {
+        if (!s->cache[j].pc)
+            continue;
+        size_t i = cache_slot(s->cache[j].pc, mask);
+        while (t[i].pc)
+            i = (i + 1) & mask;
+        t[i] = s->cache[j];
+    }
+    free(s->cache);
+    s->cache = t;
+    s->cache_size = n;
+    s->cache_max = n / 2;
+    return 0;
+}
+
 static void cache_clear(struct cg_symbolizer *s)
 {
     if (s->cache)
@@ -182,9 +214,10 @@ struct cg_symbolizer *cg_symbolizer_new(const struct cg_symbolizer_options *opts
     if (!s)
         return NULL;
     size_t budget = opts && opts->cache_budget_bytes ? opts->cache_budget_bytes : 8u << 20;
-    s->cache_size = 1024;
-    while (s->cache_size * 2 * sizeof(struct pc_entry) <= budget)
-        s->cache_size *= 2;
+    s->cache_limit = 1024;
+    while (s->cache_limit * 2 * sizeof(struct pc_entry) <= budget)
+        s->cache_limit *= 2;
+    s->cache_size = s->cache_limit < 1024 ? s->cache_limit : 1024;
     s->cache_max = s->cache_size / 2;
     s->cache = calloc(s->cache_size, sizeof(*s->cache));
     s->strs = cg_strpool_new();
@@ -322,7 +355,7 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 {
     size_t mask = s->cache_size - 1;
-    size_t i = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    size_t i = cache_slot(pc, mask);
     for (; s->cache[i].pc; i = (i + 1) & mask) {
         if (s->cache[i].pc == pc) {
             out->name = s->cache[i].name;
@@ -338,10 +371,13 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
         out->file = NULL;
         return rc;
     }
-    if (s->cache_used >= s->cache_max)
+    if (s->cache_used >= s->cache_max &&
+        (s->cache_size >= s->cache_limit || cache_grow(s) != 0))
         cache_clear(s);
-    /* The slot may have moved if lookup refreshed (which clears the cache). */
-    i = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    /* The slot may have moved: lookup may have refreshed (which clears the
+     * cache), and the cache may have grown. */
+    mask = s->cache_size - 1;
+    i = cache_slot(pc, mask);
     while (s->cache[i].pc)
         i = (i + 1) & mask;
     if (pc) {
