@@ -17,6 +17,7 @@ false failure, under 1 in 1,000 together.
 """
 import os
 import shutil
+import subprocess
 import unittest
 
 from e2e import profiles as P
@@ -222,24 +223,29 @@ class BadConfiguration(unittest.TestCase):
         self.assertEqual(r.stderr, b"")
 
     def test_kill_switch_file_keeps_the_agent_off_with_one_line(self):
-        kill = "/var/tmp/killProfiler"
-        if os.path.exists(kill):
-            self.skipTest("%s already exists on this machine" % kill)
+        # /var/tmp/killProfiler is machine-wide: creating it would switch
+        # off every other agent on the machine (other tests running at the
+        # same time included).  The test makes it in a private mount
+        # namespace with its own /var/tmp instead.
+        unshare = shutil.which("unshare")
+        probe = unshare and subprocess.run(
+            [unshare, "-m", "sh", "-c", "mount -t tmpfs none /var/tmp"], capture_output=True)
+        if not probe or probe.returncode != 0:
+            self.skipTest("needs a private mount namespace (unshare -m as root)")
         plain = P.run([WORKLOAD, "0.05"], P.clean_env())
-        os.makedirs("/var/tmp", exist_ok=True)
-        with open(kill, "w"):
-            pass
-        try:
-            with P.TempDir() as out:
-                r = P.run_profiled([WORKLOAD, "0.05"], out, CGAGENT_LOG="info")
-                self.assertEqual(r.returncode, plain.returncode)
-                self.assertEqual(r.stdout, plain.stdout)
-                lines = r.stderr.decode().splitlines()
-                self.assertEqual(len(lines), 1, lines)
-                self.assertIn("killProfiler exists", lines[0])
-                self.assertEqual(os.listdir(out), [])
-        finally:
-            os.unlink(kill)
+        with P.TempDir() as out:
+            # Only the workload gets the agent, not unshare, sh or mount.
+            script = ("mount -t tmpfs none /var/tmp && touch /var/tmp/killProfiler && "
+                      'LD_PRELOAD="$AGENT" CGAGENT_OUTPUT="$OUT" CGAGENT_LOG=info exec "$@"')
+            r = P.run([unshare, "-m", "sh", "-c", script, "sh", WORKLOAD, "0.05"],
+                      P.clean_env(AGENT=P.LIB, OUT=out))
+            self.assertEqual(r.returncode, plain.returncode)
+            self.assertEqual(r.stdout, plain.stdout)
+            lines = r.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("killProfiler exists", lines[0])
+            self.assertEqual(os.listdir(out), [])
+        self.assertFalse(os.path.exists("/var/tmp/killProfiler"))
 
     def test_group_without_region_says_so_once_and_host_runs_on(self):
         with P.TempDir() as home:
