@@ -6,7 +6,7 @@
 #   make check      handler lint, layout, unit tests under ASan+UBSan, then
 #                   TSan; fuzz
 #   make check-layout  rooms and their one-way order, file sizes, headers, doc paths
-#   make bench      handler cost per sample and overhead on a workload
+#   make bench      cost against gperftools and no profiler (BENCH_ARGS=--quick)
 #   make demo       profile a bundled workload and xz, print the reports
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -186,8 +186,14 @@ fuzz: deps
 	    grep -E '^(Done|#[0-9]+ *DONE)' build/fuzz/$$n.log | tail -1; \
 	done
 
-bench: deps all workloads
-	$(Q)$(PYTHON) tests/bench/bench.py --build $(BUILD)
+# Programs only the bench runs, built like the workloads.
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
+	    -D_GNU_SOURCE -o $@ $<
+
+bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/calltree_bench
+	$(Q)$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all workloads

@@ -1,102 +1,168 @@
 #!/usr/bin/env python3
-"""`make bench`: what the agent costs.
+"""`make bench`: what the agent costs, beside gperftools and no profiler.
 
-1. Handler cost per sample, as the agent measures it (debugInfo
-   genericMetrics handlerNsAverage: time inside the SIGPROF handler, from
-   reserve to commit, averaged over every sample of the run).
-2. Whole-process overhead on the known-answer workload and on xz: user+sys
-   CPU with and without the agent, runs interleaved, median and spread.
-3. Building and encoding a 50,000-node call tree (tests/bench/calltree_bench.c).
+1. Signal handler cost at stack depths 10, 50 and 200: the whole cost of
+   one profiling signal to the interrupted thread with the agent's handler,
+   beside the bare cost of delivering a signal to an empty handler, in the
+   same run (tests/bench/signal_cost.c), plus the agent's own measure
+   (debugInfo.genericMetrics.handlerNsAverage).
+2. Whole-process CPU time at 100 Hz, interleaved rounds, median of the
+   per-round ratios against no profiler with a 95% confidence interval,
+   and an A/A line (a second plain run) that shows the machine's noise:
+   the known-answer workload in fixed-work mode and xz.
+3. Fixed cost per process: /bin/true under each profiler.
+4. Peak RSS of the xz run under each profiler.
+5. A loopback server under load: redis-server with redis-benchmark (GET
+   throughput and p99 latency), when both are installed.
+6. Building and encoding a 50,000-node call tree.
 
-Numbers are printed; nothing here asserts timing (that is what benches are
-for: unit tests stay free of timing claims).
+Prints a table and writes everything as JSON to BUILD/bench/results.json.
+Nothing here asserts a timing: `make test` stays free of timing claims.
 """
 import argparse
 import glob
 import json
 import os
-import resource
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import redis_bench  # noqa: E402
+import runs  # noqa: E402
+from stats import fmt_ratio, median_ci  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CGAGENT_", "AWS_")) and k != "LD_PRELOAD"}
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def cpu_of(argv, env, stdout=subprocess.DEVNULL):
-    """user+sys seconds of one run of argv (children included)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def handler_cost(build, workload):
-    with tempfile.TemporaryDirectory() as out:
-        env = clean_env(LD_PRELOAD=os.path.join(build, "libcgagent.so"), CGAGENT_OUTPUT=out)
-        subprocess.run([workload, "1.0"], env=env, stdout=subprocess.DEVNULL, check=True)
-        doc = json.load(open(glob.glob(os.path.join(out, "*.json"))[0]))
-    gm = doc.get("debugInfo", {}).get("genericMetrics", {})
-    md = doc["agentMetadata"]
-    return gm.get("handlerNsAverage"), md["numTimesSampled"], md.get("agentOverhead", {})
-
-
-def overhead(build, argv, reps):
+def handler_costs(build, rounds, count):
+    exe = os.path.join(build, "bench", "signal_cost")
     lib = os.path.join(build, "libcgagent.so")
-    base, prof = [], []
-    with tempfile.TemporaryDirectory() as out:
-        for _ in range(reps):
-            base.append(cpu_of(argv, clean_env()))
-            prof.append(cpu_of(argv, clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=out)))
-    mb, mp = statistics.median(base), statistics.median(prof)
-    spread = (max(base) - min(base)) / mb * 100 if mb else 0
-    return mb, mp, mp / mb if mb else float("nan"), spread
+    out = {}
+    for depth in (10, 50, 200):
+        bare, agent, inside = [], [], []
+        for _ in range(rounds):
+            r = subprocess.run([exe, str(depth), str(count), "own"], env=runs.clean_env(),
+                               capture_output=True, text=True, check=True)
+            bare.append(int(r.stdout.split()[1]))
+            with tempfile.TemporaryDirectory() as d:
+                r = subprocess.run([exe, str(depth), str(count), "agent"],
+                                   env=runs.clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=d),
+                                   capture_output=True, text=True, check=True)
+                agent.append(int(r.stdout.split()[1]))
+                doc = json.load(open(glob.glob(os.path.join(d, "*.json"))[0]))
+                gm = doc["debugInfo"].get("genericMetrics", {})
+                inside.append(gm.get("handlerNsAverage", float("nan")))
+        ratio = median_ci([a / b for a, b in zip(agent, bare)])
+        out[depth] = {"bare_ns": statistics.median(bare), "agent_ns": statistics.median(agent),
+                      "handler_inside_ns": statistics.median(inside), "ratio": ratio}
+        print("   depth %3d: bare signal %6.0f ns, with the agent's handler %6.0f ns, "
+              "ratio %s; inside the handler %6.0f ns"
+              % (depth, out[depth]["bare_ns"], out[depth]["agent_ns"], fmt_ratio(*ratio),
+                 out[depth]["handler_inside_ns"]))
+    return out
+
+
+def ratios(results, base="none"):
+    """{name: (median, lo, hi)} of per-round CPU ratios against `base`."""
+    cpu = {n: [r[0] for r in rs] for n, rs in results.items()}
+    return {n: median_ci([a / b for a, b in zip(cpu[n], cpu[base])])
+            for n in cpu if n != base}
+
+
+def overhead_table(label, argv, profs, names, rounds):
+    res = runs.interleaved(argv, profs, names, rounds)
+    rat = ratios(res)
+    print("   %s (%d rounds): plain %.3f CPU-s median" % (
+        label, rounds, statistics.median(r[0] for r in res["none"])))
+    for n, r in rat.items():
+        print("     %-12s CPU ratio vs none %s" % (n, fmt_ratio(*r)))
+    return {"cpu_s": {n: [r[0] for r in rs] for n, rs in res.items()},
+            "rss_kib": {n: statistics.median(r[2] for r in rs) for n, rs in res.items()},
+            "ratio": rat}
+
+
+def fixed_cost(profs, names, n):
+    out = {}
+    for name in names:
+        cpu = [runs.run_measured(["/bin/true"], profs.env(name))[0] for _ in range(n)]
+        out[name] = statistics.mean(cpu) * 1e3
+    base = out["none"]
+    for name in names:
+        print("     %-12s %.3f ms CPU per process (+%.3f ms)" % (name, out[name], out[name] - base))
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=11, help="interleaved rounds per workload")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds, smaller inputs")
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build))
-    workload = os.path.join(build, "workloads", "known_answer")
+    rounds = 3 if args.quick else args.rounds
+    profs = runs.Profilers(build)
+    names = profs.names()
+    results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
+               "profilers": names, "rounds": rounds}
+    if not profs.gperf:
+        print("   (gperftools not installed: its lines are left out; make deps installs it)")
+    try:
+        print("== 1. One profiling signal: bare delivery vs the agent's handler")
+        results["handler"] = handler_costs(build, 3 if args.quick else 7,
+                                           100 if args.quick else 300)
 
-    print("== 1. SIGPROF handler cost (measured inside the handler)")
-    ns, samples, ovh = handler_cost(build, workload)
-    print("   %s ns per sample over %d samples; agentOverhead %s"
-          % ("%.0f" % ns if ns is not None else "n/a", samples, ovh))
-    if ns is not None:
-        print("   at 100 Hz that is %.3f%% of one busy thread's CPU" % (ns * 100 / 1e9 * 100))
+        print("== 2. Whole-process CPU time at 100 Hz (median ratio [95% CI])")
+        known = os.path.join(build, "workloads", "known_answer")
+        with tempfile.TemporaryDirectory() as d:
+            data = os.path.join(d, "data.txt")
+            with open(data, "w") as f:
+                for i in range(60000 if args.quick else 150000):
+                    f.write("line %d %x %o payload payload %d\n" % (i, i * 7919, i, i % 97))
+            results["known_answer"] = overhead_table(
+                "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, names, rounds)
+            results["xz"] = overhead_table(
+                "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, names, rounds)
 
-    print("== 2. Whole-process CPU overhead (user+sys; %d interleaved runs each)" % args.reps)
-    with tempfile.TemporaryDirectory() as d:
-        data = os.path.join(d, "data.txt")
-        with open(data, "w") as f:
-            for i in range(150000):
-                f.write("line %d %x %o payload payload %d\n" % (i, i * 7919, i, i % 97))
-        for name, argv in (("known_answer 0.5", [workload, "0.5"]),
-                           ("xz -9 -T1", ["xz", "-9", "-T1", "-c", data])):
-            mb, mp, ratio, spread = overhead(build, argv, args.reps)
-            print("   %-18s base %.3f s  with agent %.3f s  ratio %.3f  (base spread %.1f%%)"
-                  % (name, mb, mp, ratio, spread))
+        print("== 3. Fixed cost per process: /bin/true")
+        results["fixed_cost_ms"] = fixed_cost(profs, names, 20 if args.quick else 100)
 
-    print("== 3. Call tree: build and encode 50,000 nodes")
-    src = os.path.join(ROOT, "tests", "bench", "calltree_bench.c")
-    if os.path.exists(src):
+        print("== 4. Peak RSS of the xz run (median)")
+        for n, kib in results["xz"]["rss_kib"].items():
+            print("     %-12s %.1f MiB (+%.1f)" % (n, kib / 1024,
+                                                   (kib - results["xz"]["rss_kib"]["none"]) / 1024))
+
+        print("== 5. redis-server under redis-benchmark (GET, 20 clients)")
+        if redis_bench.available():
+            reqs = 50000 if args.quick else 300000
+            rr = redis_bench.interleaved(profs, names, 2 if args.quick else 5, reqs)
+            results["redis"] = rr
+            base = [r["rps"] for r in rr["none"]]
+            for n, rs in rr.items():
+                rps = [r["rps"] for r in rs]
+                med = median_ci([a / b for a, b in zip(rps, base)]) if n != "none" else None
+                print("     %-12s %8.0f req/s median, p99 %.3f ms%s" % (
+                    n, statistics.median(rps), statistics.median(r["p99_ms"] for r in rs),
+                    "" if med is None else ", throughput ratio " + fmt_ratio(*med)))
+        else:
+            print("     (redis-server / redis-benchmark not installed)")
+
+        print("== 6. Call tree: build and encode 50,000 nodes")
         exe = os.path.join(build, "calltree_bench")
         subprocess.run(["make", "-s", "--no-print-directory", "BUILD=" + args.build,
                         os.path.relpath(exe, ROOT)], cwd=ROOT, check=True)
-        subprocess.run([exe], check=True)
-    else:
-        print("   (tests/bench/calltree_bench.c not present)")
+        r = subprocess.run([exe], capture_output=True, text=True, check=True)
+        print("   " + r.stdout.strip().replace("\n", "\n   "))
+        results["calltree"] = r.stdout.strip()
+    finally:
+        profs.cleanup()
+    outdir = os.path.join(build, "bench")
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    print("results: %s" % os.path.join(outdir, "results.json"))
     return 0
 
 

@@ -14,16 +14,25 @@
  * pointers, so the profile is right only if symbols come from .symtab and
  * unwinding uses DWARF CFI.
  *
- * usage: known_answer [UNIT_SECONDS]   (default 0.5; total CPU = 4 units)
+ * usage: known_answer [UNIT_SECONDS [fixed]]   (default 0.5; total CPU = 4 units)
+ * With "fixed", a unit is a fixed amount of work (about UNIT_SECONDS of
+ * CPU on a 3 GHz machine) instead of metered CPU time, so a profiler's
+ * cost shows as extra CPU time (make bench); the ratios stay the same.
  * Output is deterministic: the same text with or without a profiler.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double unit_s = 0.5;
+static int fixed_work; /* spin a fixed count instead of metering CPU time */
+
+/* Blocks of 200k iterations that take about a second on a 3 GHz machine
+ * (one dependent multiply-add each, about 4 cycles). */
+#define FIXED_BLOCKS_PER_S 3750.0
 static volatile int busy_done;
 static volatile uint64_t sink;
 
@@ -39,11 +48,12 @@ static double thread_cpu_s(void)
 #define SPIN_BODY(seconds, salt)                                   \
     do {                                                           \
         double until = thread_cpu_s() + (seconds);                 \
+        long blocks = (long)((seconds) * FIXED_BLOCKS_PER_S + 0.5); \
         uint64_t x = (salt);                                       \
         do {                                                       \
             for (int i = 0; i < 200000; i++)                       \
                 x = x * 6364136223846793005ull + 1442695040888963407ull; \
-        } while (thread_cpu_s() < until);                          \
+        } while (fixed_work ? --blocks > 0 : thread_cpu_s() < until); \
         sink += x;                                                 \
     } while (0)
 
@@ -106,8 +116,10 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         unit_s = atof(argv[1]);
-    if (unit_s <= 0 || unit_s > 60) {
-        fprintf(stderr, "usage: known_answer [UNIT_SECONDS in (0, 60]]\n");
+    if (argc > 2)
+        fixed_work = strcmp(argv[2], "fixed") == 0 ? 1 : -1;
+    if (unit_s <= 0 || unit_s > 60 || fixed_work < 0) {
+        fprintf(stderr, "usage: known_answer [UNIT_SECONDS in (0, 60] [fixed]]\n");
         return 2;
     }
     pthread_t a, b, s;
