@@ -8,7 +8,7 @@
 #   make check-layout  rooms and their one-way order, file sizes, headers, doc paths
 #   make bench      cost against gperftools and no profiler (BENCH_ARGS=--quick)
 #   make demo       profile a bundled workload and xz, print the reports
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (library, command, man pages)
 #
 # Layout of the build: every room's .c files are found by wildcard, so a
 # new file needs no Makefile edit.  The rooms below the entry points
@@ -199,13 +199,19 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all workloads
 	$(Q)sh scripts/demo.sh $(BUILD)
 
+MANDIR ?= $(PREFIX)/share/man
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libcgagent.so
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/cgagent
+	install -m 0644 man/cgagent.1 $(DESTDIR)$(MANDIR)/man1/cgagent.1
+	install -m 0644 man/cgagent.conf.5 $(DESTDIR)$(MANDIR)/man5/cgagent.conf.5
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libcgagent.so $(DESTDIR)$(PREFIX)/bin/cgagent
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcgagent.so $(DESTDIR)$(PREFIX)/bin/cgagent \
+	    $(DESTDIR)$(MANDIR)/man1/cgagent.1 $(DESTDIR)$(MANDIR)/man5/cgagent.conf.5
 
 clean:
 	rm -rf build

@@ -8,10 +8,11 @@
  *   cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...
  *       prints the top functions by self and total samples per count key,
  *       and optionally writes an SVG flame graph.
- *   cgagent check [--group G] [--role-arn ARN] [--region R] [--no-identity]
- *       resolves configuration and credentials as the agent would and says
- *       which provider supplied them and which role was assumed
- *       (check.c).
+ *   cgagent check [--group G] [--role-arn ARN] [--region R] [--program NAME]
+ *                 [--no-identity] [--json]
+ *       the doctor: resolves configuration and credentials as the agent
+ *       would, asks ConfigureAgent, and names the cause and fix of a
+ *       failure (check.c, check_diagnose.c).
  *   cgagent version
  *
  * DESIGN: argument parsing and environment set-up only; the report itself
@@ -38,8 +39,10 @@ static void usage(FILE *out)
     fputs("usage: cgagent run [--group G] [--role-arn ARN] [--region R] [--output DIR] -- CMD "
           "[ARGS...]\n"
           "       cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...\n"
-          "       cgagent check [--group G] [--role-arn ARN] [--region R] [--no-identity]\n"
-          "       cgagent version\n",
+          "       cgagent check [--group G] [--role-arn ARN] [--region R] [--program NAME]\n"
+          "                     [--no-identity] [--json]\n"
+          "       cgagent version\n"
+          "       cgagent help | --help | -h\n",
           out);
 }
 

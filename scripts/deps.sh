@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libunwind-dev libcurl4-openssl-dev libmbedtls-dev libjansson-dev zlib1g-dev \
 libexpat1-dev libinih-dev libelf-dev libcmocka-dev \
-python3 xz-utils sqlite3 perl ca-certificates chromium protobuf-compiler"
+python3 xz-utils sqlite3 perl ca-certificates chromium protobuf-compiler \
+mandoc golang-go python3-yaml"
 # make bench compares with gperftools and loads a redis server.
 PKGS="$PKGS libgoogle-perftools-dev redis-server redis-tools"
 

@@ -124,6 +124,7 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     }
     snprintf(a->runtime_version, sizeof(a->runtime_version), "glibc-%s",
              gnu_get_libc_version());
+    a->exe_path = realpath("/proc/self/exe", NULL); /* NULL is fine: no main mapping */
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     a->vcpus = n > 0 ? (uint32_t)n : 1;
     a->period_start_ms = cg_clock_epoch_ms();
@@ -146,6 +147,7 @@ void cg_agent_free(struct cg_agent *a)
     cg_threads_free(a->threads);
     free(a->output_dir);
     free(a->profile_name);
+    free(a->exe_path);
     free(a);
 }
 

@@ -87,6 +87,7 @@ struct cg_agent {
     size_t last_tree_bytes;       /* memory of the last call tree built */
     char fleet_id[CG_UUID_BUF];
     char runtime_version[32];
+    char *exe_path;       /* /proc/self/exe at creation: pprof's main mapping; may be NULL */
     uint32_t vcpus;
 
     /* CodeGuru Profiler delivery (NULL without a profiling group) */

@@ -111,6 +111,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
                           upload_ns - a->period_upload_ns) /
                          1000000u,
         .runtime_version = a->runtime_version,
+        .main_file = a->exe_path,
         .cpu_time_s = (double)(cpu_ns - a->period_cpu_ns) / 1e9,
         .num_threads = (uint32_t)a->threads_seen_max,
         .num_times_sampled = a->samples_in_period,

@@ -175,7 +175,27 @@ static int parse_bool(const char *text, bool *out)
 struct origin {
     const char *file; /* NULL: environment */
     int line;
+    const char *section; /* file only */
 };
+
+/* Tells the source's on_value_fn where a setting's value came from. */
+static void notify(const struct cg_config_source *src, const struct setting *st,
+                   const char *origin)
+{
+    if (src && src->on_value_fn)
+        src->on_value_fn((size_t)(st - settings), origin, src->on_value_ctx);
+}
+
+static void notify_applied(const struct cg_config_source *src, const struct setting *st,
+                           const struct origin *o)
+{
+    char text[600];
+    if (o->file)
+        snprintf(text, sizeof(text), "[%s] %s:%d", o->section, o->file, o->line);
+    else
+        snprintf(text, sizeof(text), "env %s", st->env);
+    notify(src, st, text);
+}
 
 static void report_bad(const struct setting *st, const struct origin *o, const char *value,
                        const char *why)
@@ -280,6 +300,7 @@ struct file_pass {
     const char *want_section; /* "default" or "process NAME" */
     const char *alt_section;  /* "process ARGV0NAME" or NULL */
     bool strict;              /* first pass: report unknown keys and sections */
+    const struct cg_config_source *src;
 };
 
 static bool is_process_section(const char *section)
@@ -291,7 +312,7 @@ static int on_file_entry(const char *section, const char *key, const char *value
                          void *ctx)
 {
     struct file_pass *fp = ctx;
-    struct origin o = {fp->path, line};
+    struct origin o = {fp->path, line, section};
     if (fp->strict) {
         if (strcmp(section, "default") != 0 && !is_process_section(section)) {
             CG_ERROR("%s:%d: key %s is in section [%s]; sections are [default] and "
@@ -316,14 +337,17 @@ static int on_file_entry(const char *section, const char *key, const char *value
         cg_config_cleanup(&scratch);
         return rc;
     }
-    return apply(fp->cfg, find_key(key), value, &o);
+    int rc = apply(fp->cfg, find_key(key), value, &o);
+    if (rc == 0)
+        notify_applied(fp->src, find_key(key), &o);
+    return rc;
 }
 
 static int load_file(struct cg_config *cfg, const char *path, const struct cg_config_source *src)
 {
     char want[300], alt[300];
     int line = 0;
-    struct file_pass fp = {cfg, path, "default", NULL, true};
+    struct file_pass fp = {cfg, path, "default", NULL, true, src};
     int rc = cg_ini_parse_file(path, on_file_entry, &fp, &line);
     if (rc == 0 && src->exe_name) {
         snprintf(want, sizeof(want), "process %s", src->exe_name);
@@ -365,7 +389,7 @@ static const char *env_get(const struct cg_config_source *src, const char *name)
 
 /* After all sources: derive name/region from the group ARN and check
  * that nothing contradicts it. */
-static int reconcile_group(struct cg_config *cfg)
+static int reconcile_group(struct cg_config *cfg, const struct cg_config_source *src)
 {
     if (!cfg->profiling_group_arn)
         return 0;
@@ -386,10 +410,12 @@ static int reconcile_group(struct cg_config *cfg)
         if (!cfg->profiling_group) {
             cfg->profiling_group = name;
             name = NULL;
+            notify(src, find_key("profiling_group"), "profiling_group_arn");
         }
         if (!cfg->region) {
             cfg->region = region;
             region = NULL;
+            notify(src, find_key("region"), "profiling_group_arn");
         }
         free(cfg->account_id);
         cfg->account_id = account;
@@ -429,20 +455,26 @@ int cg_config_load(struct cg_config *cfg, const struct cg_config_source *src)
         const char *v = env_get(src, settings[i].env);
         if (!v)
             continue;
-        struct origin o = {NULL, 0};
+        struct origin o = {NULL, 0, NULL};
         if ((rc = apply(cfg, &settings[i], v, &o)) != 0)
             goto err;
+        notify_applied(src, &settings[i], &o);
     }
-    if ((rc = reconcile_group(cfg)) != 0)
+    if ((rc = reconcile_group(cfg, src)) != 0)
         goto err;
     if (!cfg->region) {
+        const char *name = "env AWS_REGION";
         const char *r = env_get(src, "AWS_REGION");
-        if (!r || !*r)
+        if (!r || !*r) {
             r = env_get(src, "AWS_DEFAULT_REGION");
+            name = "env AWS_DEFAULT_REGION";
+        }
         if (r && *r && !(cfg->region = strdup(r))) {
             rc = CG_ENOMEM;
             goto err;
         }
+        if (r && *r)
+            notify(src, find_key("region"), name);
     }
     return 0;
 err:
@@ -461,4 +493,66 @@ void cg_config_cleanup(struct cg_config *cfg)
         free(*strs[i]);
         *strs[i] = NULL;
     }
+}
+
+static const char *level_name(enum cg_log_level level)
+{
+    switch (level) {
+    case CG_LOG_ERROR:
+        return "error";
+    case CG_LOG_WARN:
+        return "warn";
+    case CG_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
+    }
+}
+
+size_t cg_config_setting_count(void)
+{
+    return N_SETTINGS;
+}
+
+const char *cg_config_setting_env(size_t index)
+{
+    return index < N_SETTINGS ? settings[index].env : NULL;
+}
+
+const char *cg_config_setting_key(size_t index)
+{
+    return index < N_SETTINGS ? settings[index].key : NULL;
+}
+
+int cg_config_setting_format(const struct cg_config *cfg, size_t index, char *out, size_t size)
+{
+    if (index >= N_SETTINGS || size == 0)
+        return CG_EINVAL;
+    const struct setting *st = &settings[index];
+    const char *base = (const char *)cfg;
+    out[0] = '\0';
+    switch (st->kind) {
+    case K_BOOL:
+        snprintf(out, size, "%s", *(const bool *)(base + st->offset) ? "true" : "false");
+        break;
+    case K_U32:
+        snprintf(out, size, "%u", (unsigned)*(const uint32_t *)(base + st->offset));
+        break;
+    case K_U64:
+        snprintf(out, size, "%llu", (unsigned long long)*(const uint64_t *)(base + st->offset));
+        break;
+    case K_LOGLEVEL:
+        snprintf(out, size, "%s", level_name(*(const enum cg_log_level *)(base + st->offset)));
+        break;
+    case K_STR:
+    case K_GROUP_ARN:
+    case K_SESSION: {
+        const char *v = *(char *const *)(base + st->offset);
+        /* An ExternalId is a shared secret of sorts: say only that it is set. */
+        if (v)
+            snprintf(out, size, "%s", st->offset == F(external_id) ? "(set)" : v);
+        break;
+    }
+    }
+    return 0;
 }

@@ -22,6 +22,7 @@
 #include "core/base/log.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cg_config {
@@ -59,7 +60,23 @@ struct cg_config_source {
     const char *exe_name;   /* basename of /proc/self/exe */
     const char *argv0_name; /* basename of argv[0], may be NULL */
     const char *default_config_path; /* NULL: "/etc/cgagent.conf" */
+    /* Called for each value applied (a later call for the same setting
+     * overrides): `index` is the setting's (cg_config_setting_*), `origin`
+     * says where it came from ("env NAME", "[default] FILE:LINE",
+     * "[process NAME] FILE:LINE", "env AWS_REGION", "profiling_group_arn").
+     * Only `cgagent check` asks; NULL for the agent. */
+    void (*on_value_fn)(size_t index, const char *origin, void *ctx);
+    void *on_value_ctx;
 };
+
+/* The settings table, for `cgagent check`: how many settings, each one's
+ * variable and file key (never NULL), and its effective value in *cfg as
+ * text ("" when unset; the ExternalId as "(set)").  Index out of range:
+ * NULL / CG_EINVAL. */
+size_t cg_config_setting_count(void);
+const char *cg_config_setting_env(size_t index);
+const char *cg_config_setting_key(size_t index);
+int cg_config_setting_format(const struct cg_config *cfg, size_t index, char *out, size_t size);
 
 /* Fills *cfg.  Returns 0; CG_EINVAL or CG_EPARSE after logging one line
  * when some input is bad; CG_ENOMEM.  On error *cfg is cleaned up. */

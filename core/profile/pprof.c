@@ -7,18 +7,26 @@
  * and locations are deduplicated through the call tree's interned strings
  * (pointer-keyed), samples come from a depth-first walk.
  *
+ * The conventions pprof, Pyroscope, Parca and Grafana read (pprof.h):
+ * fixed sample types with CPU first and the default, period_type/period
+ * from the CPU rate, the main executable as mapping 1 (the "File:" tools
+ * show) and build ids on mappings.  A build id costs one ELF open per
+ * distinct file per report, on the agent thread.
+ *
  * Field numbers (profile.proto): Profile.sample_type=1, sample=2,
  * mapping=3, location=4, function=5, string_table=6, time_nanos=9,
  * duration_nanos=10, period_type=11, period=12, default_sample_type=14;
  * ValueType.type=1, unit=2; Sample.location_id=1 (packed), value=2
- * (packed); Mapping.id=1, filename=5, has_functions=7; Location.id=1,
- * mapping_id=2, line=4; Line.function_id=1; Function.id=1, name=2,
- * system_name=3, filename=4.
+ * (packed); Mapping.id=1, filename=5, build_id=6, has_functions=7;
+ * Location.id=1, mapping_id=2, line=4; Line.function_id=1; Function.id=1,
+ * name=2, system_name=3, filename=4.
  */
 #include "core/profile/pprof.h"
 
 #include "core/profile/calltree.h"
 #include "core/profile/profile_doc.h"
+#include "core/sample/count_key.h"
+#include "core/symbols/elf_symtab.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -150,12 +158,28 @@ static void ptab_free(struct ptab *t)
     free(t->val);
 }
 
+/* The sample types, in Sample.value order.  CPU first: "samples/count"
+ * and "cpu/nanoseconds" are what pprof and the continuous-profiling
+ * servers recognise as a CPU profile; the off-CPU kinds keep CodeGuru's
+ * split (a sleeping thread and one in uninterruptible wait). */
+enum { V_SAMPLES, V_CPU_NS, V_WAITING_NS, V_BLOCKED_NS, N_VALUES };
+
+static const char *const value_type[N_VALUES][2] = {
+    {"samples", "count"}, {"cpu", "nanoseconds"}, {"waiting", "nanoseconds"},
+    {"blocked", "nanoseconds"},
+};
+
+/* The built-in rates stand in when the meta has none (a decoded document
+ * of a run with that sampler off), so no sample is weighed as zero. */
+#define DEFAULT_CPU_PERIOD_NS 10000000ull   /* 100 Hz */
+#define DEFAULT_WALL_PERIOD_NS 1000000000ull /* 1 s */
+
 struct enc {
     struct pb out, tmp, tmp2;
     struct ptab strs, funcs, maps;
     uint64_t n_strs, n_funcs, n_maps;
-    int keys[CG_KEY_COUNT];
-    int n_keys;
+    const char *main_file; /* mapping 1; borrowed from the meta */
+    uint64_t cpu_period_ns, wall_period_ns;
     uint64_t *path; /* location ids, root first */
     bool oom;
 };
@@ -178,10 +202,20 @@ static uint64_t str_id(struct enc *e, const char *s)
     return *v;
 }
 
+/* Adds a string that is not interned (no pointer to key it by). */
+static uint64_t str_add(struct enc *e, const char *s)
+{
+    pb_bytes(&e->out, 6, s, strlen(s));
+    return ++e->n_strs;
+}
+
 static uint64_t mapping_id(struct enc *e, const char *file)
 {
     if (!file)
         return 0;
+    /* The tree's interned copy of the main file is another pointer. */
+    if (e->main_file && file != e->main_file && strcmp(file, e->main_file) == 0)
+        file = e->main_file;
     bool created;
     uint64_t *v = ptab_get(&e->maps, file, NULL, &created);
     if (!v) {
@@ -193,6 +227,9 @@ static uint64_t mapping_id(struct enc *e, const char *file)
         uint64_t fname = str_id(e, file);
         pb_uint(&e->tmp, 1, *v);
         pb_uint(&e->tmp, 5, fname);
+        char build_id[2 * 64 + 1];
+        if (file[0] == '/' && cg_elf_build_id(file, build_id, sizeof(build_id)) == 0)
+            pb_uint(&e->tmp, 6, str_add(e, build_id));
         pb_key(&e->tmp, 7, 0);
         pb_varint(&e->tmp, 1); /* has_functions */
         pb_msg(&e->out, 3, &e->tmp);
@@ -231,16 +268,21 @@ static void walk(struct enc *e, const struct cg_calltree_node *n, size_t depth)
     for (const struct cg_calltree_node *c = cg_calltree_node_first_child(n); c && !e->oom;
          c = cg_calltree_node_next_sibling(c)) {
         e->path[depth] = location_id(e, cg_calltree_node_name(c), cg_calltree_node_file(c));
-        bool any = false;
-        for (int k = 0; k < e->n_keys; k++)
-            any |= cg_calltree_node_self(c, (enum cg_count_key)e->keys[k]) != 0;
-        if (any) {
+        uint64_t cpu = cg_calltree_node_self(c, CG_KEY_RUNNABLE);
+        uint64_t waiting = cg_calltree_node_self(c, CG_KEY_WAITING);
+        uint64_t blocked = cg_calltree_node_self(c, CG_KEY_BLOCKED);
+        if (cpu || waiting || blocked) {
+            uint64_t v[N_VALUES] = {
+                [V_SAMPLES] = cpu, [V_CPU_NS] = cpu * e->cpu_period_ns,
+                [V_WAITING_NS] = waiting * e->wall_period_ns,
+                [V_BLOCKED_NS] = blocked * e->wall_period_ns,
+            };
             /* Sample: location ids leaf first (packed), then values (packed). */
             struct pb ids = {0}, vals = {0};
             for (size_t i = depth + 1; i-- > 0;)
                 pb_varint(&ids, e->path[i]);
-            for (int k = 0; k < e->n_keys; k++)
-                pb_varint(&vals, cg_calltree_node_self(c, (enum cg_count_key)e->keys[k]));
+            for (int k = 0; k < N_VALUES; k++)
+                pb_varint(&vals, v[k]);
             pb_bytes(&e->tmp, 1, ids.b, ids.len);
             pb_bytes(&e->tmp, 2, vals.b, vals.len);
             if (ids.oom || vals.oom)
@@ -289,25 +331,28 @@ unsigned char *cg_pprof_encode_gz(const struct cg_calltree *tree,
     if (!e.path)
         goto out;
     pb_bytes(&e.out, 6, "", 0); /* string_table[0] must be "" */
-    for (int k = 0; k < CG_KEY_COUNT; k++)
-        if (cg_calltree_total(tree, (enum cg_count_key)k))
-            e.keys[e.n_keys++] = k;
-    uint64_t count = str_id(&e, "count");
-    for (int k = 0; k < e.n_keys; k++) {
-        pb_uint(&e.tmp, 1, str_id(&e, cg_count_key_name((enum cg_count_key)e.keys[k])));
-        pb_uint(&e.tmp, 2, count);
+    double hz = cg_profile_doc_weight(meta, CG_KEY_RUNNABLE);
+    double wall_hz = cg_profile_doc_weight(meta, CG_KEY_WAITING);
+    e.cpu_period_ns = hz > 0 ? (uint64_t)(1e9 / hz + 0.5) : DEFAULT_CPU_PERIOD_NS;
+    e.wall_period_ns = wall_hz > 0 ? (uint64_t)(1e9 / wall_hz + 0.5) : DEFAULT_WALL_PERIOD_NS;
+    for (int k = 0; k < N_VALUES; k++) {
+        pb_uint(&e.tmp, 1, str_id(&e, value_type[k][0]));
+        pb_uint(&e.tmp, 2, str_id(&e, value_type[k][1]));
         pb_msg(&e.out, 1, &e.tmp);
+    }
+    if (meta->main_file && meta->main_file[0]) {
+        e.main_file = meta->main_file;
+        mapping_id(&e, e.main_file); /* mapping 1, whatever the walk meets first */
     }
     walk(&e, cg_calltree_root(tree), 0);
     pb_uint(&e.out, 9, meta->start_ms * 1000000u);
     pb_uint(&e.out, 10, (meta->end_ms > meta->start_ms ? meta->end_ms - meta->start_ms : 0) *
                             1000000u);
-    if (meta->cpu_hz) {
-        pb_uint(&e.tmp, 1, str_id(&e, "cpu"));
-        pb_uint(&e.tmp, 2, str_id(&e, "nanoseconds"));
-        pb_msg(&e.out, 11, &e.tmp);
-        pb_uint(&e.out, 12, 1000000000u / meta->cpu_hz);
-    }
+    pb_uint(&e.tmp, 1, str_id(&e, value_type[V_CPU_NS][0]));
+    pb_uint(&e.tmp, 2, str_id(&e, value_type[V_CPU_NS][1]));
+    pb_msg(&e.out, 11, &e.tmp);
+    pb_uint(&e.out, 12, e.cpu_period_ns);
+    pb_uint(&e.out, 14, str_id(&e, value_type[V_CPU_NS][0])); /* default_sample_type */
     if (e.oom || e.out.oom || e.tmp.oom || e.tmp2.oom)
         goto out;
     gz = gzip(e.out.b, e.out.len, len_out);

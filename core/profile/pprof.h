@@ -2,11 +2,16 @@
  * pprof.h - the call tree as a gzipped pprof profile (profile.proto), the
  * format of `go tool pprof`, speedscope and most profile viewers.
  *
- * One sample type per count key that has samples ("RUNNABLE"/"count",
- * "WAITING"/"count", "BLOCKED"/"count"), so pprof's totals equal the
- * CodeGuru document's.  Each distinct (function name, file) is one
- * Function and one Location; each node with self samples is one Sample
- * whose locations run leaf first.  Mappings carry the object files.
+ * Four sample types, the same in every profile so profiles merge:
+ * "samples"/"count" and "cpu"/"nanoseconds" (RUNNABLE samples, and times
+ * the CPU period), "waiting"/"nanoseconds" and "blocked"/"nanoseconds"
+ * (WAITING and BLOCKED samples times the wall period).  CPU is the
+ * default_sample_type; period_type is cpu/nanoseconds with the CPU period
+ * (1e9 / sampleWeights.RUNNABLE).  Each distinct (function name, file) is
+ * one Function and one Location; each node with self samples is one
+ * Sample whose locations run leaf first.  Mappings carry the object files
+ * and their GNU build ids; meta->main_file, when set, is mapping 1 (the
+ * "File:" pprof shows).
  *
  * Owns: nothing; the tree is borrowed, the result is malloc'd and the
  * caller's.

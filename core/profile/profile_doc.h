@@ -43,6 +43,7 @@ struct cg_profile_meta {
     double agent_memory_mb;        /* agentOverhead.memoryInMB */
     uint64_t agent_time_ms;        /* agentOverhead.timeInMs (left out when 0) */
     const char *runtime_version;   /* "glibc-2.36" */
+    const char *main_file;         /* the executable as frames name it; NULL: unknown */
     double cpu_time_s;             /* whole-process CPU in the period */
     uint32_t num_threads;
     uint64_t num_times_sampled;

@@ -295,3 +295,19 @@ bool cg_elf_has_section(const char *path, const char *name)
     close(fd);
     return found;
 }
+
+int cg_elf_build_id(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (!elf_init())
+        return CG_ENOTFOUND;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return CG_ENOTFOUND;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf && elf_kind(elf) == ELF_K_ELF)
+        build_id_hex(elf, out, size);
+    elf_end(elf);
+    close(fd);
+    return out[0] ? 0 : CG_ENOTFOUND;
+}

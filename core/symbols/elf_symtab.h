@@ -41,6 +41,11 @@ void cg_elf_symtab_free(struct cg_elf_symtab *t);
  * ".go.buildinfo").  Reads only the section headers. */
 bool cg_elf_has_section(const char *path, const char *name);
 
+/* The GNU build id (NT_GNU_BUILD_ID) of the ELF file at `path` as
+ * lower-case hex into out (2 bytes per id byte + NUL; 129 holds any).
+ * Returns 0, or CG_ENOTFOUND when the file is not ELF or has none. */
+int cg_elf_build_id(const char *path, char *out, size_t size);
+
 /* The raw (mangled) name of the function containing `vaddr` (an ELF
  * virtual address: runtime address minus load bias) and its start.
  * Returns 0, or CG_ENOTFOUND. */

@@ -1,7 +1,8 @@
 """A minimal, independent reader of gzipped pprof profiles (profile.proto),
 written from the protobuf wire format with the standard library only.  It
 knows nothing of cgagent's encoder: it decodes varints and length-delimited
-fields and reassembles sample types, samples, locations and functions."""
+fields and reassembles sample types, samples, locations, functions,
+mappings (id, file, build id), the default sample type and the period."""
 import gzip
 
 
@@ -53,6 +54,7 @@ def read(path):
     with open(path, "rb") as f:
         data = gzip.decompress(f.read())
     strings, sample_types, samples, functions, locations = [], [], [], {}, {}
+    mappings, scalars, period_type = [], {}, {}
     for f, w, v in fields(data):
         if f == 6:
             strings.append(v.decode("utf-8"))
@@ -69,6 +71,12 @@ def read(path):
         elif f == 5:
             d = dict((ff, vv) for ff, _, vv in fields(v))
             functions[d[1]] = d
+        elif f == 3:
+            mappings.append(dict((ff, vv) for ff, _, vv in fields(v)))
+        elif f == 11:
+            period_type = dict((ff, vv) for ff, _, vv in fields(v))
+        elif w == 0:
+            scalars[f] = v
         elif f == 4:
             d = {"id": None, "functions": []}
             for ff, _, vv in fields(v):
@@ -78,6 +86,7 @@ def read(path):
                     d["functions"] += [vvv for fff, _, vvv in fields(vv) if fff == 1]
             locations[d["id"]] = d
     types = [strings[t.get(1, 0)] for t in sample_types]
+    units = [strings[t.get(2, 0)] for t in sample_types]
     totals = {t: 0 for t in types}
     named = []
     for locs, vals in samples:
@@ -88,4 +97,9 @@ def read(path):
             for fid in locations[lid]["functions"]:
                 names.append(strings[functions[fid].get(2, 0)])
         named.append((names, vals))
-    return {"types": types, "totals": totals, "samples": named}
+    return {"types": types, "units": units, "totals": totals, "samples": named,
+            "mappings": [(m.get(1), strings[m.get(5, 0)], strings[m.get(6, 0)])
+                         for m in mappings],
+            "default_type": strings[scalars.get(14, 0)],
+            "period_type": (strings[period_type.get(1, 0)], strings[period_type.get(2, 0)]),
+            "period": scalars.get(12, 0)}

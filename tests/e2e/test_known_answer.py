@@ -128,9 +128,21 @@ class KnownAnswer(unittest.TestCase):
         from e2e import pprof_reader
         gz = self.docs[0][:-len(".json")] + ".pb.gz"
         prof = pprof_reader.read(gz)
-        self.assertEqual(prof["types"], ["RUNNABLE", "WAITING"])
-        self.assertEqual(prof["totals"]["RUNNABLE"], P.total(self.doc))
-        self.assertEqual(prof["totals"]["WAITING"], P.total(self.doc, "WAITING"))
+        self.assertEqual(prof["types"], ["samples", "cpu", "waiting", "blocked"])
+        self.assertEqual(prof["units"], ["count", "nanoseconds", "nanoseconds", "nanoseconds"])
+        self.assertEqual(prof["default_type"], "cpu")
+        self.assertEqual(prof["period_type"], ("cpu", "nanoseconds"))
+        hz = self.doc["agentMetadata"]["sampleWeights"]["RUNNABLE"]
+        self.assertEqual(prof["period"], round(1e9 / hz))
+        wall_ns = round(1e9 / self.doc["agentMetadata"]["sampleWeights"]["WAITING"])
+        self.assertEqual(prof["totals"]["samples"], P.total(self.doc))
+        self.assertEqual(prof["totals"]["cpu"], P.total(self.doc) * prof["period"])
+        self.assertEqual(prof["totals"]["waiting"], P.total(self.doc, "WAITING") * wall_ns)
+        # The program first (pprof's "File:"), with its build id.
+        mid, main_file, build_id = prof["mappings"][0]
+        self.assertEqual(mid, 1)
+        self.assertTrue(main_file.endswith("/known_answer"), prof["mappings"])
+        self.assertRegex(build_id, r"^[0-9a-f]{40}$")
         # leaf first in pprof: the hottest sample's first frame is a leaf
         top = max(prof["samples"], key=lambda s: s[1][0])
         self.assertEqual(top[0][0], "leaf_beta")
@@ -167,8 +179,13 @@ class KnownAnswer(unittest.TestCase):
         for block in re.findall(r"sample \{(.*?)\}", text, re.S):
             for i, v in enumerate(re.findall(r"value: (\d+)", block)):
                 totals[i] += int(v)
+        hz = self.doc["agentMetadata"]["sampleWeights"]["RUNNABLE"]
+        wall_ns = round(1e9 / self.doc["agentMetadata"]["sampleWeights"]["WAITING"])
         self.assertEqual(dict(zip(types, totals)),
-                         {"RUNNABLE": P.total(self.doc), "WAITING": P.total(self.doc, "WAITING")})
+                         {"samples": P.total(self.doc),
+                          "cpu": P.total(self.doc) * round(1e9 / hz),
+                          "waiting": P.total(self.doc, "WAITING") * wall_ns,
+                          "blocked": P.total(self.doc, "BLOCKED") * wall_ns})
 
     def test_folded_output_sums_to_the_total(self):
         folded = self.docs[0][:-len(".json")] + ".folded"

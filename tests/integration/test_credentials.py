@@ -120,7 +120,8 @@ class Sources(CredentialTestCase):
             role_arn = %s
             credential_source = Environment
             """ % CENTRAL_ROLE_ARN))
-        res = check(self.env("user", role_arn=None, AWS_CONFIG_FILE=cfg))
+        res = check(self.env("user", role_arn=None, group="cgagent-local",
+                             AWS_CONFIG_FILE=cfg))
         self.assertEqual(res.status, 0, res)
         self.assertEqual(res.fields["credentials from"], "environment variables (AWS_ACCESS_KEY_ID)")
         self.assertFalse(self.emu.requests("sts", "AssumeRole"))
