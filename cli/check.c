@@ -62,7 +62,7 @@ static void print_identity(const char *label, const struct cg_chain *chain,
     struct cg_aws_client_options o = {
         .service = "sts", .region = chain->region ? chain->region : "us-east-1",
         .endpoint = chain->sts_endpoint, .protocol = CG_AWS_QUERY_XML,
-        .ca_bundle = getenv("AWS_CA_BUNDLE"),
+        .ca_bundle = secure_getenv("AWS_CA_BUNDLE"),
     };
     struct cg_aws_client *c = cg_aws_client_new(&o);
     char err[1024] = "", *arn = NULL;
