@@ -19,7 +19,8 @@
  * been in the middle of changing it when fork copied memory.
  *
  * Exit: the destructor stops sampling and waits at most 5 s for the final
- * report.  exec needs nothing: POSIX timers die with the old image and
+ * report; SIGTERM, SIGINT and SIGHUP left at their default action get the
+ * same flush before the process dies by them (exit_signals.c).  exec needs nothing: POSIX timers die with the old image and
  * LD_PRELOAD brings a fresh agent into the new one.
  *
  * What it won't do: exit, abort, or block the host; export anything but
@@ -268,6 +269,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         cg_agent_stand_aside(agent, "cannot start the agent thread");
         goto out;
     }
+    cg_exit_signals_install();
     CG_INFO("profiling %s: cpu_hz=%u, output %s", g_cfg.program_name ? g_cfg.program_name : "?",
             g_cfg.cpu_hz, g_cfg.output_dir ? g_cfg.output_dir : "(none)");
 out:
