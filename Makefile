@@ -126,6 +126,14 @@ $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
 	    -D_GNU_SOURCE -o $@ $< -lpthread -lm -ldl
 
+# The setuid probe links the agent (the loader ignores LD_PRELOAD paths in
+# setuid programs) and finds it by absolute RUNPATH ($$ORIGIN is ignored
+# there too).
+$(BUILD)/workloads/setuid_probe: tests/workloads/setuid_probe.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -o $@ $< \
+	    -Wl,--no-as-needed -L$(BUILD) -lcgagent -Wl,-rpath,$(abspath $(BUILD)) $(LDFLAGS)
+
 $(BUILD)/workloads/%: tests/workloads/%.cc
 	@mkdir -p $(dir $@)
 	$(call say,CXX,$<)$(CXX) -std=gnu++17 -O2 -g -fomit-frame-pointer \

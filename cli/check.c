@@ -138,7 +138,7 @@ static void print_identity(struct out *o, const char *key, const char *label,
     struct cg_aws_client_options opt = {
         .service = "sts", .region = chain->region ? chain->region : "us-east-1",
         .endpoint = chain->sts_endpoint, .protocol = CG_AWS_QUERY_XML,
-        .ca_bundle = getenv("AWS_CA_BUNDLE"),
+        .ca_bundle = secure_getenv("AWS_CA_BUNDLE"),
     };
     struct cg_aws_client *c = cg_aws_client_new(&opt);
     char err[1024] = "", *arn = NULL;

@@ -50,7 +50,7 @@ static void usage(FILE *out)
  * (installed); CGAGENT_LIBRARY overrides. */
 static int find_library(char *out, size_t size)
 {
-    const char *env = getenv("CGAGENT_LIBRARY");
+    const char *env = secure_getenv("CGAGENT_LIBRARY");
     if (env && *env) {
         if (access(env, R_OK) != 0)
             return -errno;
@@ -128,9 +128,9 @@ static int cmd_run(int argc, char **argv)
         (role && set_env("CGAGENT_ROLE_ARN", role)) ||
         (region && set_env("AWS_CODEGURU_PROFILER_TARGET_REGION", region)))
         return 1;
-    bool has_group = getenv("AWS_CODEGURU_PROFILER_GROUP_NAME") ||
-                     getenv("AWS_CODEGURU_PROFILER_GROUP_ARN");
-    if (!output && !getenv("CGAGENT_OUTPUT") && !has_group)
+    bool has_group = secure_getenv("AWS_CODEGURU_PROFILER_GROUP_NAME") ||
+                     secure_getenv("AWS_CODEGURU_PROFILER_GROUP_ARN");
+    if (!output && !secure_getenv("CGAGENT_OUTPUT") && !has_group)
         output = DEFAULT_OUTPUT;
     if (output) {
         /* Absolute, so a program that changes directory still writes here. */
@@ -150,7 +150,7 @@ static int cmd_run(int argc, char **argv)
         if (set_env("CGAGENT_OUTPUT", output))
             return 1;
     }
-    const char *old = getenv("LD_PRELOAD");
+    const char *old = secure_getenv("LD_PRELOAD");
     if (!old || !strstr(old, lib)) {
         size_t len = strlen(lib) + (old ? strlen(old) + 2 : 1);
         char *preload = malloc(len);

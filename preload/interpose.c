@@ -6,7 +6,10 @@
  *   pthread_create  runs the new thread through a trampoline that
  *                   registers it (ring + CPU timer) and unblocks SIGPROF;
  *   sigaction/signal when the application installs its own SIGPROF
- *                   handler, the agent stands aside first;
+ *                   handler, the agent stands aside first; for
+ *                   SIGTERM/SIGINT/SIGHUP held by the agent
+ *                   (exit_signals.c) the program sees SIG_DFL and the
+ *                   agent steps aside when it installs its own;
  *   setitimer       when the application arms ITIMER_PROF, likewise;
  *   _exit, _Exit    the last period is reported (bounded, signal-safe)
  *                   before the process goes: fork children of servers
@@ -110,6 +113,9 @@ CG_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction
     }
     if (takes_profile_signal(signo, act))
         cg_preload_app_took_signal("the application installed its own SIGPROF handler");
+    int rc;
+    if (cg_exit_signals_sigaction(signo, act, old, &rc))
+        return rc;
     return cg_real.real_sigaction(signo, act, old);
 }
 
@@ -122,6 +128,9 @@ CG_EXPORT sighandler_t signal(int signo, sighandler_t handler)
     if (signo == CG_PROFILE_SIGNAL && handler != SIG_DFL && handler != SIG_IGN &&
         handler != SIG_ERR)
         cg_preload_app_took_signal("the application installed its own SIGPROF handler");
+    sighandler_t prev;
+    if (cg_exit_signals_signal(signo, handler, &prev))
+        return prev;
     return cg_real.real_signal(signo, handler);
 }
 

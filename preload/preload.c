@@ -7,7 +7,10 @@
  * down (one log line, nothing installed) when disabled, when the process
  * is setuid/setgid (AT_SECURE), when neither a profiling group nor an
  * output directory is configured, or when a SIGPROF handler is already
- * installed.
+ * installed.  Whether the process is privileged (setuid/setgid, ids that
+ * differ, capabilities: cg_config_privilege_reason) is decided first of
+ * all, before any environment variable or file is read: then nothing is
+ * read, nothing is opened and nothing is printed.
  *
  * Fork: the profiling signal is blocked in the forking thread around
  * fork (a pending signal can make a long clone restart over and over);
@@ -16,7 +19,8 @@
  * been in the middle of changing it when fork copied memory.
  *
  * Exit: the destructor stops sampling and waits at most 5 s for the final
- * report.  exec needs nothing: POSIX timers die with the old image and
+ * report; SIGTERM, SIGINT and SIGHUP left at their default action get the
+ * same flush before the process dies by them (exit_signals.c).  exec needs nothing: POSIX timers die with the old image and
  * LD_PRELOAD brings a fresh agent into the new one.
  *
  * What it won't do: exit, abort, or block the host; export anything but
@@ -36,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <unistd.h>
 
 #define EXIT_FLUSH_TIMEOUT_MS 5000
@@ -158,8 +161,6 @@ static const char *base_name(const char *path)
 /* Why the agent should not run here, or NULL. */
 static const char *stand_down_reason(void)
 {
-    if (getauxval(AT_SECURE))
-        return "setuid/setgid process";
     /* Go's runtime owns its signals (it installs a SIGPROF handler of its
      * own at start and has its own profiler): stay out unless asked. */
     if (!g_cfg.profile_go && cg_elf_has_section("/proc/self/exe", ".go.buildinfo"))
@@ -182,6 +183,13 @@ static const char *stand_down_reason(void)
 __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
 {
     int saved_errno = errno;
+    /* Before any variable or file is read: a privileged process takes no
+     * orders from its environment (not even where to log), so it stays
+     * silent too. */
+    struct cg_process_ids ids;
+    cg_config_process_ids(&ids);
+    if (cg_config_privilege_reason(&ids))
+        goto out;
     if (!cg_real_resolve()) {
         CG_ERROR("cannot find libc's pthread_create/sigaction; the agent stays off");
         goto out;
@@ -194,19 +202,22 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         .argv0_name = argc > 0 && argv && argv[0] ? base_name(argv[0]) : NULL,
     };
     /* Log settings first, so config errors go where the user asked. */
-    const char *lvl = getenv("CGAGENT_LOG");
+    const char *lvl = secure_getenv("CGAGENT_LOG");
     enum cg_log_level level;
     if (lvl && cg_log_level_parse(lvl, &level) == 0)
         cg_log_set_level(level);
-    const char *log_file = getenv("CGAGENT_LOG_FILE");
-    if (log_file && *log_file && cg_log_set_file(log_file) != 0)
-        CG_WARN("CGAGENT_LOG_FILE=%s: cannot open; logging to stderr", log_file);
+    const char *log_file = secure_getenv("CGAGENT_LOG_FILE");
+    int lrc = 0;
+    if (log_file && *log_file && (lrc = cg_log_set_file(log_file)) != 0)
+        CG_WARN("CGAGENT_LOG_FILE=%s: cannot open: %s; logging to stderr", log_file,
+                cg_log_file_problem(lrc));
 
     if (cg_config_load(&g_cfg, &src) != 0)
         goto out; /* logged */
     cg_log_set_level(g_cfg.log_level);
-    if (g_cfg.log_file && !log_file && cg_log_set_file(g_cfg.log_file) != 0)
-        CG_WARN("log_file %s: cannot open; logging to stderr", g_cfg.log_file);
+    if (g_cfg.log_file && !log_file && (lrc = cg_log_set_file(g_cfg.log_file)) != 0)
+        CG_WARN("log_file %s: cannot open: %s; logging to stderr", g_cfg.log_file,
+                cg_log_file_problem(lrc));
 
     /* Thread CPU-clock timers fire at most once per kernel tick: above
      * CONFIG_HZ the extra rate would only be an illusion in sampleWeights.
@@ -224,7 +235,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     const char *why = stand_down_reason();
     if (why) {
         /* Disabled or unconfigured is a choice, not a problem. */
-        if (getauxval(AT_SECURE) || !g_cfg.enabled || strncmp(why, "a Go program", 12) == 0 ||
+        if (!g_cfg.enabled || strncmp(why, "a Go program", 12) == 0 ||
             (!g_cfg.profiling_group && !g_cfg.output_dir))
             CG_INFO("%s: the agent stays off", why);
         else
@@ -258,6 +269,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         cg_agent_stand_aside(agent, "cannot start the agent thread");
         goto out;
     }
+    cg_exit_signals_install();
     CG_INFO("profiling %s: cpu_hz=%u, output %s", g_cfg.program_name ? g_cfg.program_name : "?",
             g_cfg.cpu_hz, g_cfg.output_dir ? g_cfg.output_dir : "(none)");
 out:

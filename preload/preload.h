@@ -3,10 +3,13 @@
  *
  * preload.c owns the process's agent (constructor, destructor, fork);
  * handler.c owns the SIGPROF handler and its thread-local state;
- * interpose.c owns the wrappers of libc entry points.
+ * interpose.c owns the wrappers of libc entry points;
+ * exit_signals.c owns the SIGTERM/SIGINT/SIGHUP handler the agent installs
+ * for signals the program leaves at their default action.
  *
  * Owns: the process's agent pointer (cg_preload_agent) and the table of
- * libc's originals (cg_real); the handler's thread-local slot cache.
+ * libc's originals (cg_real); the handler's thread-local slot cache; which
+ * exit signals the agent holds on the program's behalf.
  * Thread safety: the globals are atomics or written once in the
  * constructor before any other thread can see them; the wrappers run on
  * any application thread.
@@ -65,6 +68,23 @@ void cg_handler_init_loader_range(void);
  * than charged to the unblocking call (see handler.c).  Call once from the
  * constructor, before the handler is installed. */
 void cg_handler_init_unblock_ranges(void);
+
+/* ---- exit_signals.c ---- */
+
+/* For each of SIGTERM, SIGINT, SIGHUP left at SIG_DFL, installs the agent's
+ * handler (flush the last period, bounded, then die by the same signal).
+ * Call once from the constructor, after the agent thread started. */
+void cg_exit_signals_install(void);
+
+/* The sigaction and signal wrappers ask these first.  They return false
+ * when the signal is not one the agent holds (the wrapper goes on as
+ * usual); else they do the call as the program means it (reporting
+ * SIG_DFL as the old disposition, stepping aside for good when the
+ * program installs a handler or SIG_IGN), set *rc / *prev and return
+ * true. */
+bool cg_exit_signals_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
+                               int *rc);
+bool cg_exit_signals_signal(int signo, sighandler_t handler, sighandler_t *prev);
 
 /* ---- preload.c ---- */
 

@@ -79,6 +79,7 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     const char *name = cfg->profiling_group ? cfg->profiling_group
                        : cfg->program_name  ? cfg->program_name
                                             : "process";
+    a->output_shared = cfg->output_shared;
     if ((cfg->output_dir && !(a->output_dir = strdup(cfg->output_dir))) ||
         !(a->profile_name = strdup(name)))
         goto err;

@@ -43,6 +43,7 @@ struct cg_agent {
     uint32_t max_stack_depth;
     uint64_t reporting_interval_ms;
     char *output_dir;
+    bool output_shared;      /* output_mode=shared: 0644/0755 instead of 0600/0700 */
     char *profile_name;     /* group name, else program name: file names */
     uint32_t cpu_limit_percent;
     uint64_t memory_limit_bytes;

@@ -131,7 +131,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
         if (!doc)
             CG_ERROR("encoding the profile failed: out of memory; local profile dropped");
         else
-            cg_sink_local_write(a->output_dir, a->profile_name, getpid(), &meta, b.tree, doc,
+            cg_sink_local_write(a->output_dir, a->output_shared, a->profile_name, getpid(), &meta, b.tree, doc,
                                 len);
         free(doc);
     }

@@ -7,6 +7,16 @@
  * parse-and-validate function, so an env value and a file value are
  * checked by the same rule and reported the same way.
  *
+ * Privileged processes: before anything is read, cg_config_load (and the
+ * preload constructor, first of all) asks cg_config_privilege_reason
+ * whether the process runs with more privilege than the user who set its
+ * environment: AT_SECURE (setuid/setgid, file capabilities), real and
+ * effective or saved ids that differ, or a non-root real user with
+ * permitted capabilities (ambient capabilities do not set AT_SECURE).
+ * Then no variable and no file is read at all.  Variables are read with
+ * secure_getenv.  The config file is opened without following a symbolic
+ * link in its last component.
+ *
  * What it won't do: read AWS shared config (sts/ does), talk to the
  * service, or guess a value that does not parse.
  */
@@ -22,8 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-enum kind { K_BOOL, K_U32, K_U64, K_STR, K_LOGLEVEL, K_GROUP_ARN, K_SESSION };
+enum kind { K_BOOL, K_U32, K_U64, K_STR, K_LOGLEVEL, K_GROUP_ARN, K_SESSION, K_OUTPUT_MODE };
 
 struct setting {
     const char *env;
@@ -53,6 +64,7 @@ static const struct setting settings[] = {
     {"CGAGENT_MAX_STACK_DEPTH", "max_stack_depth", K_U32, F(max_stack_depth), 1, 10000,
      F(user_max_stack_depth)},
     {"CGAGENT_OUTPUT", "output_dir", K_STR, F(output_dir), 1, 4096, 0},
+    {"CGAGENT_OUTPUT_MODE", "output_mode", K_OUTPUT_MODE, F(output_shared), 0, 0, 0},
     {"CGAGENT_CPU_LIMIT_PERCENT", "cpu_limit_percent", K_U32, F(cpu_limit_percent), 1, 100, 0},
     {"CGAGENT_MEMORY_LIMIT_MB", "memory_limit_mb", K_U32, F(memory_limit_mb), 4, 65536, 0},
     {"CGAGENT_LOG", "log_level", K_LOGLEVEL, F(log_level), 0, 0, 0},
@@ -241,6 +253,16 @@ static int apply(struct cg_config *cfg, const struct setting *st, const char *va
             return CG_EINVAL;
         }
         break;
+    case K_OUTPUT_MODE:
+        if (strcasecmp(value, "private") == 0) {
+            *(bool *)(base + st->offset) = false;
+        } else if (strcasecmp(value, "shared") == 0) {
+            *(bool *)(base + st->offset) = true;
+        } else {
+            report_bad(st, o, value, "expected private or shared");
+            return CG_EINVAL;
+        }
+        break;
     case K_SESSION:
         if (!cg_config_session_name_valid(value)) {
             report_bad(st, o, value, "expected 2 to 64 of A-Z a-z 0-9 _+=,.@-");
@@ -374,6 +396,10 @@ static int load_file(struct cg_config *cfg, const char *path, const struct cg_co
     case CG_ENOMEM:
     case CG_ENOTFOUND: /* the caller decides whether a missing file matters */
         return rc;
+    case -ELOOP:
+        CG_ERROR("%s: a symbolic link; the config file is not read through a link in its "
+                 "last component (name the file itself); the agent stays off", path);
+        return rc;
     default:
         CG_ERROR("%s: cannot read: %s; the agent stays off", path, cg_strerror(rc));
         return rc;
@@ -384,7 +410,7 @@ static const char *env_get(const struct cg_config_source *src, const char *name)
 {
     if (src->getenv_fn)
         return src->getenv_fn(name, src->getenv_ctx);
-    return getenv(name);
+    return secure_getenv(name);
 }
 
 /* After all sources: derive name/region from the group ARN and check
@@ -431,6 +457,10 @@ int cg_config_load(struct cg_config *cfg, const struct cg_config_source *src)
 {
     set_defaults(cfg);
     int rc = 0;
+    struct cg_process_ids ids;
+    cg_config_process_ids(&ids);
+    if (!src->getenv_fn && cg_config_privilege_reason(&ids))
+        return CG_ESTATE; /* nothing read: see DESIGN */
     if (src->exe_name && !(cfg->program_name = strdup(src->exe_name)))
         return CG_ENOMEM;
 
@@ -543,6 +573,9 @@ int cg_config_setting_format(const struct cg_config *cfg, size_t index, char *ou
         break;
     case K_LOGLEVEL:
         snprintf(out, size, "%s", level_name(*(const enum cg_log_level *)(base + st->offset)));
+        break;
+    case K_OUTPUT_MODE:
+        snprintf(out, size, "%s", *(const bool *)(base + st->offset) ? "shared" : "private");
         break;
     case K_STR:
     case K_GROUP_ARN:

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cg_config {
     bool enabled;
@@ -39,6 +40,7 @@ struct cg_config {
     uint64_t reporting_interval_ms;
     uint32_t max_stack_depth;
     char *output_dir;           /* local sink; NULL = none */
+    bool output_shared;         /* output_mode=shared: files 0644, directories 0755 */
     uint32_t cpu_limit_percent;
     uint32_t memory_limit_mb;
     enum cg_log_level log_level;
@@ -78,7 +80,29 @@ const char *cg_config_setting_env(size_t index);
 const char *cg_config_setting_key(size_t index);
 int cg_config_setting_format(const struct cg_config *cfg, size_t index, char *out, size_t size);
 
-/* Fills *cfg.  Returns 0; CG_EINVAL or CG_EPARSE after logging one line
+/* Who the process runs as, for cg_config_privilege_reason. */
+struct cg_process_ids {
+    unsigned long at_secure;      /* getauxval(AT_SECURE) */
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    uint64_t cap_permitted;       /* permitted capability set */
+};
+
+/* Reads the process's ids and capabilities without touching the
+ * environment or any file (getauxval, getresuid, getresgid, capget).
+ * What cannot be read is taken as privileged. */
+void cg_config_process_ids(struct cg_process_ids *ids);
+
+/* Why a process with these ids must not read its environment or config
+ * for the agent (it runs with privilege its environment's author may not
+ * have), or NULL: AT_SECURE; real, effective and saved uids (or gids)
+ * that differ; a non-root real uid with a non-empty permitted capability
+ * set.  Pure function. */
+const char *cg_config_privilege_reason(const struct cg_process_ids *ids);
+
+/* Fills *cfg.  In a privileged process (cg_config_privilege_reason, when
+ * no getenv_fn is injected) it reads nothing and returns CG_ESTATE
+ * without logging.  Otherwise returns 0; CG_EINVAL or CG_EPARSE after logging one line
  * when some input is bad; CG_ENOMEM.  On error *cfg is cleaned up. */
 int cg_config_load(struct cg_config *cfg, const struct cg_config_source *src);
 

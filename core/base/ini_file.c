@@ -6,7 +6,10 @@
  * a reader that counts lines knows the number of the line being handled.
  * The whole file is read into memory first (bounded), which also lets us
  * fstat the descriptor we actually read: a path swapped for a FIFO or a
- * device after a check cannot make us block or read forever.
+ * device after a check cannot make us block or read forever.  A symbolic
+ * link in the last component is not followed (-ELOOP): the path comes
+ * from the environment, and a link planted there must not make the agent
+ * parse, and quote in its errors, a file of someone else's.
  *
  * What it won't do: interpret values (callers validate), follow includes.
  */
@@ -97,7 +100,7 @@ int cg_ini_parse_text(const char *text, size_t len, cg_ini_entry_fn *fn, void *c
 int cg_ini_parse_file(const char *path, cg_ini_entry_fn *fn, void *ctx, int *error_line)
 {
     *error_line = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? CG_ENOTFOUND : -errno;
     struct stat st;

@@ -6,6 +6,17 @@
  * one write(2).  Lines longer than the buffer are cut and end in "...".
  * It never allocates, so it is safe to call when malloc is failing (it is
  * still not async-signal-safe: vsnprintf is not on the list).
+ *
+ * Messages quote values from the environment, config files and the
+ * network, so every byte below 0x20 and DEL is escaped (\n, \r, \t,
+ * else \xNN) after formatting: a value can never start a line of its own
+ * or send escape sequences to a terminal.  Other bytes (UTF-8) pass.
+ *
+ * The log file is opened without following a symbolic link in its last
+ * component (O_NOFOLLOW), close-on-exec, and must be a regular file: its
+ * name comes from the environment or a config file, and a link planted
+ * where a privileged program logs would otherwise point its writes
+ * anywhere.
  */
 #include "core/base/log.h"
 
@@ -16,7 +27,9 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static _Atomic int g_level = CG_LOG_WARN;
@@ -53,9 +66,20 @@ int cg_log_set_file(const char *path)
 {
     int fd = STDERR_FILENO;
     if (path) {
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        /* O_NONBLOCK: opening a FIFO must not wait for a reader. */
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+                            O_NONBLOCK,
+                  0600);
         if (fd < 0)
             return -errno;
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return CG_EINVAL;
+        }
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     }
     int old = atomic_exchange(&g_fd, fd);
     if (old != STDERR_FILENO)
@@ -63,9 +87,48 @@ int cg_log_set_file(const char *path)
     return 0;
 }
 
+const char *cg_log_file_problem(int rc)
+{
+    if (rc == -ELOOP)
+        return "it is a symbolic link (not followed: name the file itself)";
+    if (rc == CG_EINVAL)
+        return "not a regular file";
+    return cg_strerror(rc);
+}
+
 bool cg_log_enabled(enum cg_log_level level)
 {
     return (int)level <= atomic_load(&g_level);
+}
+
+/* Copies src[0..n) to dst with control bytes escaped; stops before a byte
+ * whose escape would not fit in cap.  Returns the bytes written; *used is
+ * how much of src was consumed. */
+static size_t escape(char *dst, size_t cap, const char *src, size_t n, size_t *used)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        char esc = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
+        size_t need = (c >= 0x20 && c != 0x7f) ? 1 : esc ? 2 : 4;
+        if (o + need > cap)
+            break;
+        if (need == 1) {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '\\';
+            if (esc) {
+                dst[o++] = esc;
+            } else {
+                dst[o++] = 'x';
+                dst[o++] = hex[c >> 4];
+                dst[o++] = hex[c & 15];
+            }
+        }
+    }
+    *used = i;
+    return o;
 }
 
 void cg_log(enum cg_log_level level, const char *fmt, ...)
@@ -73,19 +136,24 @@ void cg_log(enum cg_log_level level, const char *fmt, ...)
     if (!cg_log_enabled(level))
         return;
     int saved_errno = errno;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t msg_len = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+    bool cut = m >= (int)sizeof(msg);
+
     char line[1024];
     int n = snprintf(line, sizeof(line), "cgagent[%d]: %s: ", (int)getpid(),
                      level_names[level]);
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    va_end(ap);
-    size_t len = (size_t)n + (m > 0 ? (size_t)m : 0);
-    if (len >= sizeof(line) - 1) {
-        len = sizeof(line) - 1;
-        line[len - 4] = '.';
-        line[len - 3] = '.';
-        line[len - 2] = '.';
+    size_t len = (size_t)n;
+    /* Room for "...\n" after the message. */
+    size_t used = 0;
+    len += escape(line + len, sizeof(line) - 4 - len, msg, msg_len, &used);
+    if (cut || used < msg_len) {
+        memcpy(line + len, "...", 3);
+        len += 3;
     }
     line[len++] = '\n';
     ssize_t w = write(atomic_load(&g_fd), line, len);

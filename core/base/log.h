@@ -3,7 +3,10 @@
  *
  * One line per event: "cgagent[PID]: LEVEL: message\n", written with a
  * single write(2) to stderr or to the file set by cg_log_set_file(), so
- * lines from threads and processes never interleave mid-line.
+ * lines from threads and processes never interleave mid-line.  Control
+ * characters in a message (newline, carriage return, tab, ESC, any byte
+ * below 0x20, DEL) are written escaped as \n, \r, \t or \xNN, so a
+ * quoted value cannot forge a line or drive a terminal.
  *
  * Owns: the log level and the log file descriptor (process-wide).
  * Thread safety: every function may be called from any thread.
@@ -29,10 +32,15 @@ int cg_log_level_parse(const char *text, enum cg_log_level *out);
 void cg_log_set_level(enum cg_log_level level);
 enum cg_log_level cg_log_get_level(void);
 
-/* Send lines to `path` (opened O_APPEND|O_CLOEXEC, mode 0600), or back to
- * stderr when path is NULL.  Returns 0, or -errno when the file cannot be
- * opened (the logger keeps its previous destination). */
+/* Send lines to `path` (opened O_APPEND|O_CLOEXEC|O_NOFOLLOW, created with
+ * mode 0600), or back to stderr when path is NULL.  Returns 0; -ELOOP when
+ * the last component is a symbolic link; CG_EINVAL when it is not a
+ * regular file (a directory, FIFO, device); another -errno when it cannot
+ * be opened.  On error the logger keeps its previous destination. */
 int cg_log_set_file(const char *path);
+
+/* Words for a cg_log_set_file error, for the one line that reports it. */
+const char *cg_log_file_problem(int rc);
 
 /* True when a message at `level` would be written: use it to skip
  * building expensive debug text. */

@@ -95,13 +95,13 @@ bool cg_fleet_detect(struct cg_fleet *out)
     if (!http)
         return false;
     bool ok = false;
-    const char *ecs = getenv("ECS_CONTAINER_METADATA_URI_V4");
+    const char *ecs = secure_getenv("ECS_CONTAINER_METADATA_URI_V4");
     if (ecs && *ecs)
         ok = detect_ecs(http, ecs, out);
-    const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
+    const char *disabled = secure_getenv("AWS_EC2_METADATA_DISABLED");
     if (!ok && !(disabled && !strcasecmp(disabled, "true"))) {
-        const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-        const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+        const char *ep = secure_getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+        const char *mode = secure_getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
         char base[256];
         snprintf(base, sizeof(base), "%s",
                  ep && *ep ? ep

@@ -6,6 +6,16 @@
  * torn one is not, and rename gives that), then rename over the final
  * name.  File names carry the pid and the period start, so processes
  * sharing a directory never collide.
+ *
+ * The directory's name comes from the environment or a config file, and
+ * the process may be root: the path is walked one component at a time
+ * with openat(O_DIRECTORY|O_NOFOLLOW), creating what is missing (0700,
+ * 0755 when shared); a symbolic link is followed only when root or this
+ * process's user owns it; the directory reached must belong to root or to
+ * this user and must not be writable by everyone unless sticky.  Files
+ * are written with openat(O_EXCL|O_NOFOLLOW) into the directory's fd,
+ * mode 0600 (0644 when shared), and renamed within it: nothing done
+ * after the walk goes through a path again.
  */
 #include "core/upload/sink_local.h"
 
@@ -25,33 +35,125 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int cg_sink_local_mkdirs(const char *dir)
+/* Modes of what the sink creates (before the umask). */
+static mode_t dir_mode(bool shared)
+{
+    return shared ? 0755 : 0700;
+}
+
+static mode_t file_mode(bool shared)
+{
+    return shared ? 0644 : 0600;
+}
+
+/* Opens component `comp` of `dir` below `parent` as a directory, creating
+ * it when missing.  Returns an fd, or < 0 after logging one line. */
+static int open_component(int parent, const char *dir, const char *comp, bool shared)
+{
+    const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    uid_t me = geteuid();
+    bool created = false;
+    int fd = openat(parent, comp, flags);
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdirat(parent, comp, dir_mode(shared)) == 0)
+            created = true;
+        else if (errno != EEXIST)
+            goto cannot;
+        fd = openat(parent, comp, flags);
+    }
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && !created) {
+        /* A link is followed only when root or this process's user made
+         * it (fs.protected_symlinks' rule, everywhere): one planted by
+         * another user is how root's profiles get steered elsewhere. */
+        struct stat ls;
+        if (fstatat(parent, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode)) {
+            if (ls.st_uid != 0 && ls.st_uid != me) {
+                CG_ERROR("output directory %s: %s is a symbolic link owned by uid %u, another "
+                         "user (only links of root's or uid %u's are followed); profile not "
+                         "written locally", dir, comp, (unsigned)ls.st_uid, (unsigned)me);
+                return CG_EINVAL;
+            }
+            fd = openat(parent, comp, flags & ~O_NOFOLLOW);
+        } else {
+            errno = ENOTDIR;
+        }
+    }
+    if (fd < 0)
+        goto cannot;
+    struct stat st;
+    if (created && (fstat(fd, &st) != 0 || st.st_uid != me)) {
+        /* Swapped between mkdir and open by someone who can write the
+         * parent. */
+        CG_ERROR("output directory %s: %s was replaced while being created; profile not "
+                 "written locally", dir, comp);
+        close(fd);
+        return CG_EINVAL;
+    }
+    return fd;
+cannot: {
+    int err = -errno;
+    CG_ERROR("cannot create output directory %s: %s; profile not written locally", dir,
+             cg_strerror(err));
+    return err;
+}
+}
+
+int cg_sink_local_open_dir(const char *dir, bool shared)
 {
     char path[PATH_MAX];
     size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(path))
+    if (n == 0 || n >= sizeof(path)) {
+        CG_ERROR("output directory %.64s...: name too long; profile not written locally", dir);
         return -ENAMETOOLONG;
-    memcpy(path, dir, n + 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
     }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
+    memcpy(path, dir, n + 1);
+    int fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = -errno;
+        CG_ERROR("cannot open output directory %s: %s; profile not written locally", dir,
+                 cg_strerror(err));
+        return err;
+    }
+    char *save = NULL;
+    for (char *comp = strtok_r(path, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        int sub = open_component(fd, dir, comp, shared);
+        close(fd);
+        if (sub < 0)
+            return sub;
+        fd = sub;
+    }
+    struct stat st;
+    uid_t me = geteuid();
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = "cannot be examined";
+    else if (st.st_uid != 0 && st.st_uid != me)
+        why = "is owned by another user";
+    else if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+        why = "is writable by every user and not sticky (chmod o-w or +t)";
+    if (why) {
+        CG_ERROR("output directory %s %s (uid %u; this process runs as uid %u); profile not "
+                 "written locally", dir, why, (unsigned)st.st_uid, (unsigned)me);
+        close(fd);
+        return CG_EINVAL;
+    }
+    return fd;
 }
 
-int cg_sink_local_write_file(const char *dir, const char *file, const void *data, size_t len)
+int cg_sink_local_write_file(int dirfd, const char *file, const void *data, size_t len,
+                             bool shared)
 {
-    char tmp[PATH_MAX], final[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, file) >= (int)sizeof(tmp) ||
-        snprintf(final, sizeof(final), "%s/%s", dir, file) >= (int)sizeof(final))
+    char tmp[NAME_MAX + 1];
+    if (snprintf(tmp, sizeof(tmp), ".%s.tmp", file) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+    int fd = openat(dirfd, tmp, flags, file_mode(shared));
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a crash of an earlier process with our pid; O_EXCL so we
+         * never write into a file someone else made. */
+        unlinkat(dirfd, tmp, 0);
+        fd = openat(dirfd, tmp, flags, file_mode(shared));
+    }
     if (fd < 0)
         return -errno;
     const char *p = data;
@@ -63,7 +165,7 @@ int cg_sink_local_write_file(const char *dir, const char *file, const void *data
         if (w < 0) {
             int err = -errno;
             close(fd);
-            unlink(tmp);
+            unlinkat(dirfd, tmp, 0);
             return err;
         }
         p += w;
@@ -71,19 +173,20 @@ int cg_sink_local_write_file(const char *dir, const char *file, const void *data
     }
     if (close(fd) != 0) {
         int err = -errno;
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
         return err;
     }
-    if (rename(tmp, final) != 0) {
+    if (renameat(dirfd, tmp, dirfd, file) != 0) {
         int err = -errno;
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
         return err;
     }
     return 0;
 }
 
-static int write_folded(const char *dir, const char *base, const char *suffix,
-                        const struct cg_calltree *tree, enum cg_count_key key)
+static int write_folded(int dirfd, const char *dir, bool shared, const char *base,
+                        const char *suffix, const struct cg_calltree *tree,
+                        enum cg_count_key key)
 {
     if (cg_calltree_total(tree, key) == 0)
         return 0;
@@ -93,23 +196,20 @@ static int write_folded(const char *dir, const char *base, const char *suffix,
         return CG_ENOMEM;
     char file[NAME_MAX + 1];
     snprintf(file, sizeof(file), "%s%s", base, suffix);
-    int rc = cg_sink_local_write_file(dir, file, text, len);
+    int rc = cg_sink_local_write_file(dirfd, file, text, len, shared);
     free(text);
     if (rc != 0)
         CG_ERROR("cannot write %s/%s: %s", dir, file, cg_strerror(rc));
     return rc;
 }
 
-int cg_sink_local_write(const char *dir, const char *name, pid_t pid,
+int cg_sink_local_write(const char *dir, bool shared, const char *name, pid_t pid,
                         const struct cg_profile_meta *meta, const struct cg_calltree *tree,
                         const char *doc, size_t doc_len)
 {
-    int rc = cg_sink_local_mkdirs(dir);
-    if (rc != 0) {
-        CG_ERROR("cannot create output directory %s: %s; profile not written locally", dir,
-                 cg_strerror(rc));
-        return rc;
-    }
+    int dirfd = cg_sink_local_open_dir(dir, shared);
+    if (dirfd < 0)
+        return dirfd; /* logged */
     char base[NAME_MAX - 32];
     snprintf(base, sizeof(base), "%s-%d-%llu", name, (int)pid,
              (unsigned long long)meta->start_ms);
@@ -118,9 +218,10 @@ int cg_sink_local_write(const char *dir, const char *name, pid_t pid,
             *p = '_';
     char file[NAME_MAX + 1];
     snprintf(file, sizeof(file), "%s.json", base);
-    rc = cg_sink_local_write_file(dir, file, doc, doc_len);
+    int rc = cg_sink_local_write_file(dirfd, file, doc, doc_len, shared);
     if (rc != 0) {
         CG_ERROR("cannot write %s/%s: %s", dir, file, cg_strerror(rc));
+        close(dirfd);
         return rc;
     }
     CG_INFO("wrote %s/%s", dir, file);
@@ -129,13 +230,14 @@ int cg_sink_local_write(const char *dir, const char *name, pid_t pid,
     int rc1 = gz ? 0 : CG_ENOMEM;
     if (gz) {
         snprintf(file, sizeof(file), "%s.pb.gz", base);
-        rc1 = cg_sink_local_write_file(dir, file, gz, gz_len);
+        rc1 = cg_sink_local_write_file(dirfd, file, gz, gz_len, shared);
         free(gz);
     }
     if (rc1 != 0)
         CG_ERROR("cannot write the pprof profile %s/%s.pb.gz: %s", dir, base, cg_strerror(rc1));
-    int rc2 = write_folded(dir, base, ".folded", tree, CG_KEY_RUNNABLE);
-    int rc3 = write_folded(dir, base, ".waiting.folded", tree, CG_KEY_WAITING);
-    int rc4 = write_folded(dir, base, ".blocked.folded", tree, CG_KEY_BLOCKED);
+    int rc2 = write_folded(dirfd, dir, shared, base, ".folded", tree, CG_KEY_RUNNABLE);
+    int rc3 = write_folded(dirfd, dir, shared, base, ".waiting.folded", tree, CG_KEY_WAITING);
+    int rc4 = write_folded(dirfd, dir, shared, base, ".blocked.folded", tree, CG_KEY_BLOCKED);
+    close(dirfd);
     return rc1 ? rc1 : rc2 ? rc2 : rc3 ? rc3 : rc4;
 }

@@ -82,7 +82,7 @@ static bool setup(struct cg_uploader *u)
     CG_INFO("CodeGuru Profiler: group %s in %s at %s; credentials from %s", u->group, region,
             endpoint ? endpoint : "?", u->creds ? cg_cred_cache_describe(u->creds) : "?");
     cg_chain_cleanup(&chain);
-    const char *max_attempts = getenv("AWS_MAX_ATTEMPTS");
+    const char *max_attempts = secure_getenv("AWS_MAX_ATTEMPTS");
     uint32_t attempts = 0;
     if (max_attempts) {
         unsigned long v = strtoul(max_attempts, NULL, 10);
@@ -91,7 +91,7 @@ static bool setup(struct cg_uploader *u)
     }
     struct cg_codeguru_options co = {
         .endpoint = endpoint, .region = region, .group = u->group, .creds = u->creds,
-        .ca_bundle = getenv("AWS_CA_BUNDLE"), .max_attempts = attempts, .hooks = hooks,
+        .ca_bundle = secure_getenv("AWS_CA_BUNDLE"), .max_attempts = attempts, .hooks = hooks,
     };
     if (u->creds && endpoint)
         u->cg = cg_codeguru_new(&co);

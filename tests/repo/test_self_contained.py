@@ -30,7 +30,7 @@ def tracked_code_files():
             yield rel
 
 
-@unittest.skipUnless(os.path.isdir(os.path.join(ROOT, ".git")), "not a git checkout")
+@unittest.skipUnless(os.path.exists(os.path.join(ROOT, ".git")), "not a git checkout")
 class SelfContained(unittest.TestCase):
     def test_no_code_names_a_path_outside_the_repository(self):
         hits = []
