@@ -51,9 +51,15 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 
+# JNI and JVMTI headers (core/runtime/, Java frames): the JDK's include
+# directory, from openjdk-17-jdk-headless (make deps).
+JAVA_HOME_DIR ?= $(shell d=$$(readlink -f $$(command -v javac 2>/dev/null) 2>/dev/null); \
+                   [ -n "$$d" ] && dirname $$(dirname $$d))
+JNI_CFLAGS := -I$(JAVA_HOME_DIR)/include -I$(JAVA_HOME_DIR)/include/linux
+
 OPT ?= -O2 -g
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden \
-              -D_GNU_SOURCE -DCGAGENT_VERSION='"$(VERSION)"' -I. \
+              -D_GNU_SOURCE -DCGAGENT_VERSION='"$(VERSION)"' -I. $(JNI_CFLAGS) \
               $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) $(MBED_LIBS) -lm -lpthread -ldl -lrt $(LDLIBS)
 
@@ -62,7 +68,8 @@ CFLAGS_ALL += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZER)
 endif
 
-LIB_ROOMS := core/base sigv4 sts core/sample core/symbols core/profile core/upload core/agent
+LIB_ROOMS := core/base sigv4 sts core/sample core/symbols core/profile core/upload core/runtime \
+             core/agent
 CORE_SRC := $(foreach r,$(LIB_ROOMS),$(wildcard $(r)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)

@@ -32,9 +32,17 @@
  * unblocks SIGPROF (pthread_sigmask, sigsuspend, swapcontext, ...): the
  * merged expiries are the blocked stretch's, spent elsewhere, so they are
  * counted as dropped instead of being piled onto the unblocking call.
+ *
+ * Java threads (core/runtime/jvm.h): once a JVM is attached, the native
+ * frames are kept up to CG_JAVA_NATIVE_MAX and the Java frames that
+ * AsyncGetCallTrace finds follow them in the same record.  The native
+ * unwind stops or goes astray at the first JIT or interpreter frame; the
+ * agent keeps the native frames only up to the first one in no loaded
+ * object, the part above the last Java frame (JNI code, the VM's runtime).
  */
 #include "preload/preload.h"
 
+#include "core/runtime/jvm.h"
 #include "core/sample/count_key.h"
 #include "core/sample/ring.h"
 #include "core/sample/threads.h"
@@ -53,6 +61,10 @@
 #include <unistd.h>
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
+
+/* Native frames kept in front of a Java stack: the rest of the record is
+ * for Java frames (two words each, (1022 - 256) / 2 = 383 of them). */
+#define CG_JAVA_NATIVE_MAX 256
 
 static _Atomic(struct cg_threads *) g_threads;
 static __thread struct cg_thread_slot *tls_slot TLS_IE;
@@ -209,6 +221,14 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
     unsigned flags = 0;
     uintptr_t pc = interrupted_pc_sigsafe(ucontext);
     size_t depth = unwind_sigsafe(rec, pc, &flags);
+    size_t native = depth < CG_JAVA_NATIVE_MAX ? depth : CG_JAVA_NATIVE_MAX;
+    size_t java = cg_jvm_walk_sigsafe(ucontext, &rec->pcs[native], CG_MAX_UNWIND_FRAMES - native);
+    if (java) {
+        flags &= ~(unsigned)(CG_REC_TRUNCATED | CG_REC_UNWIND_FAILED);
+        if (java >= CG_MAX_UNWIND_FRAMES - native - 1)
+            flags |= CG_REC_TRUNCATED;
+        depth = native + java;
+    }
     rec->depth = (uint16_t)depth;
     rec->key = CG_KEY_RUNNABLE;
     rec->flags = (uint8_t)flags;

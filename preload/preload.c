@@ -31,6 +31,7 @@
 #include "core/agent/agent.h"
 #include "core/agent/config.h"
 #include "core/base/log.h"
+#include "core/runtime/jvm.h"
 #include "core/sample/cpu_timer.h"
 #include "core/sample/threads.h"
 #include "core/symbols/elf_symtab.h"
@@ -132,6 +133,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    /* The JVM does not exist in a fork child: no Java walks, no attach. */
+    cg_jvm_forget_in_child();
     struct cg_agent *old = atomic_load(&cg_preload_agent);
     if (old && !cg_agent_is_stopped(old)) {
         /* The parent's agent copy is leaked: see DESIGN. */

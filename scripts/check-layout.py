@@ -8,6 +8,7 @@
 
          preload, cli            entry points (one level: neither uses the other)
          core/agent              orchestration
+         core/runtime            language runtimes inside the process (JVM)
          core/upload             CodeGuru client, uploader, fleet, local sink
          core/profile            call tree and every output format
          core/symbols            ELF symbols, perf maps, demanglers
@@ -50,6 +51,7 @@ ORDER = [  # bottom first; rooms in one tuple share a level
     ("core/symbols",),
     ("core/profile",),
     ("core/upload",),
+    ("core/runtime",),
     ("core/agent",),
     ("preload", "cli"),
 ]

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libunwind-dev libcurl4-openssl-dev libmbedtls-dev libjansson-dev zlib1g-dev \
-libexpat1-dev libinih-dev libelf-dev libcmocka-dev \
+libexpat1-dev libinih-dev libelf-dev libcmocka-dev openjdk-17-jdk-headless \
 python3 xz-utils sqlite3 perl ca-certificates chromium protobuf-compiler \
 mandoc golang-go python3-yaml"
 # make bench compares with gperftools and loads a redis server.

@@ -20,6 +20,7 @@
 
 #include "core/base/log.h"
 #include "core/base/own_thread.h"
+#include "core/runtime/jvm.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
@@ -27,6 +28,7 @@
 #include "core/symbols/symbolizer.h"
 #include "core/upload/uploader.h"
 
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,27 @@ static void set_fleet(void *ctx, const struct cg_fleet *f)
         return;
     a->fleet = *f;
     atomic_store_explicit(&a->fleet_ready, true, memory_order_release);
+}
+
+/* JVMTI VMDeath, on the thread ending the VM: after this no JVMTI call
+ * can be made, so let the agent thread drain the rings once (naming every
+ * Java method they hold) and wait for it, at most 1 s. */
+static void jvm_before_death(void *ctx)
+{
+    struct cg_agent *a = ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += 1;
+    pthread_mutex_lock(&a->wake_lock);
+    uint64_t seen = a->jvm_flush_done;
+    a->jvm_flush_requested = true;
+    a->kicked = true;
+    pthread_cond_broadcast(&a->wake_cond);
+    while (a->jvm_flush_done == seen && !a->done && a->thread_started) {
+        if (pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&a->wake_lock);
 }
 
 struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent_options *opts)
@@ -93,6 +116,9 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     if (!(a->threads = cg_threads_new(max_threads, ring_bytes)))
         goto err;
     if (!(a->stacks = cg_stackagg_new()))
+        goto err;
+    struct cg_jvm_options jo = {.real = opts->real, .before_death = jvm_before_death, .ctx = a};
+    if (!(a->jvm = cg_jvm_new(&jo)))
         goto err;
 
     pthread_mutex_init(&a->reg_lock, NULL);
@@ -145,6 +171,8 @@ void cg_agent_free(struct cg_agent *a)
     cg_wall_free(a->wall);
     free(a->wall_scratch);
     cg_stackagg_free(a->stacks);
+    if (!a->jvm_attached)
+        cg_jvm_free(a->jvm); /* else the VM may still call back: leaked */
     cg_threads_free(a->threads);
     free(a->output_dir);
     free(a->profile_name);

@@ -91,6 +91,12 @@ struct cg_agent {
     char *exe_path;       /* /proc/self/exe at creation: pprof's main mapping; may be NULL */
     uint32_t vcpus;
 
+    /* Java frames (core/runtime/jvm.h): inert until a JVM shows up. */
+    struct cg_jvm *jvm;
+    bool jvm_attached;            /* agent thread: last poll's answer */
+    bool jvm_flush_requested;     /* guarded by wake_lock: VMDeath waits */
+    uint64_t jvm_flush_done;      /* guarded by wake_lock: drains since */
+
     /* CodeGuru Profiler delivery (NULL without a profiling group) */
     struct cg_uploader *uploader;
     /* What ConfigureAgent asked for, set from the uploader thread and

@@ -14,6 +14,7 @@
 #include "core/agent/agent_internal.h"
 
 #include "core/base/log.h"
+#include "core/runtime/jvm.h"
 #include "core/sample/count_key.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
@@ -26,6 +27,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Names the record's Java methods now, while the VM can still answer
+ * (the names are cached; the report finds them there). */
+static void name_java_frames(struct cg_agent *a, const struct cg_sample_rec *rec)
+{
+    for (size_t i = 0; i + 1 < rec->depth; i++) {
+        if (!cg_word_is_java(rec->pcs[i]))
+            continue;
+        struct cg_java_frame f;
+        cg_jvm_frame(a->jvm, rec->pcs[i + 1], (int32_t)(uint32_t)rec->pcs[i], &f);
+        i++;
+    }
+}
 
 static void drain_slot(struct cg_thread_slot *s, void *ctx)
 {
@@ -42,6 +56,8 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
         else
             a->drops_in_period += rec->weight;
         a->drops_in_period += rec->missed;
+        if (a->jvm_attached)
+            name_java_frames(a, rec);
         cg_ring_release(s->ring, rec);
         a->last_sample_ms = 0; /* set below, once per drain */
     }
@@ -75,19 +91,23 @@ static int read_loader_counts(struct dl_phdr_info *info, size_t size, void *data
 
 /* Notices dlopen/dlclose without wrapping them (docs/internals.md, "Why
  * not wrap dlopen"). */
-static void check_modules(struct cg_agent *a)
+static bool check_modules(struct cg_agent *a)
 {
     uint64_t gen = 0;
     dl_iterate_phdr(read_loader_counts, &gen);
     if (gen != a->loader_generation) {
         a->loader_generation = gen;
         atomic_store(&a->modules_changed, true);
+        return true;
     }
+    return false;
 }
 
 static void drain_all(struct cg_agent *a)
 {
-    check_modules(a);
+    bool changed = check_modules(a);
+    if (!cg_agent_is_stopped(a))
+        a->jvm_attached = cg_jvm_poll(a->jvm, changed) || a->jvm_attached;
     uint64_t before = a->samples_in_period;
     cg_threads_for_each(a->threads, drain_slot, a);
     if (a->samples_in_period != before)
@@ -236,6 +256,26 @@ static void take_service_settings(struct cg_agent *a, uint64_t now, uint64_t *ne
         a->max_stack_depth = d;
 }
 
+/* The VM is about to die and waits in jvm_before_death (agent.c) until a
+ * drain that started after its request has named every Java method the
+ * rings held. */
+static bool take_jvm_flush_request(struct cg_agent *a)
+{
+    pthread_mutex_lock(&a->wake_lock);
+    bool req = a->jvm_flush_requested;
+    a->jvm_flush_requested = false;
+    pthread_mutex_unlock(&a->wake_lock);
+    return req;
+}
+
+static void ack_jvm_flush(struct cg_agent *a)
+{
+    pthread_mutex_lock(&a->wake_lock);
+    a->jvm_flush_done++;
+    pthread_cond_broadcast(&a->wake_cond);
+    pthread_mutex_unlock(&a->wake_lock);
+}
+
 void *cg_agent_main(void *arg)
 {
     struct cg_agent *a = arg;
@@ -255,7 +295,10 @@ void *cg_agent_main(void *arg)
         if (a->wall_interval_ms && next_wall < wake)
             wake = next_wall;
         stop = wait_until(a, wake) || atomic_load(&a->exit_requested);
+        bool flush = take_jvm_flush_request(a);
         drain_all(a);
+        if (flush)
+            ack_jvm_flush(a);
         now = cg_clock_ns(CLOCK_MONOTONIC);
         take_service_settings(a, now, &next_report, &next_wall);
         if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && !a->paused_applied &&

@@ -14,6 +14,7 @@
 #include "core/base/log.h"
 #include "core/profile/calltree.h"
 #include "core/profile/profile_doc.h"
+#include "core/runtime/jvm.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
@@ -25,7 +26,7 @@
 
 size_t cg_agent_bytes(const struct cg_agent *a)
 {
-    return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) +
+    return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) + cg_jvm_bytes(a->jvm) +
            (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes +
            cg_uploader_bytes(a->uploader);
 }
@@ -40,14 +41,22 @@ struct build_ctx {
 /* Symbolizes one unique stack (leaf first in the record) into root-first
  * frames.  Return addresses point after the call instruction, so every
  * frame but the interrupted one is looked up at pc - 1: otherwise a call
- * that ends a function would be charged to the next function. */
+ * that ends a function would be charged to the next function.  A stack
+ * with Java frames (ring.h) keeps its native frames only up to the first
+ * one in no loaded object: past it the native unwind was in JIT code. */
 static void add_stack(const struct cg_stack_view *st, void *ctx)
 {
     struct build_ctx *b = ctx;
     if (b->err || st->depth == 0)
         return;
-    size_t depth = st->depth;
+    size_t depth = st->depth, java_at = depth, n = 0;
     for (size_t i = 0; i < depth; i++) {
+        if (cg_word_is_java(st->pcs[i])) {
+            java_at = i;
+            break;
+        }
+    }
+    for (size_t i = 0; i < java_at; i++) {
         uint64_t pc = st->pcs[i];
         if (i > 0 && pc > 0)
             pc -= 1;
@@ -56,10 +65,25 @@ static void add_stack(const struct cg_stack_view *st, void *ctx)
             sym.name = "[unknown]";
             sym.file = NULL;
         }
-        b->frames[depth - 1 - i].name = sym.name;
-        b->frames[depth - 1 - i].file = sym.file;
+        if (java_at < depth && !sym.file)
+            break;
+        b->frames[n].name = sym.name;
+        b->frames[n].file = sym.file;
+        n++;
     }
-    int rc = cg_calltree_add(b->tree, b->frames, depth, (enum cg_count_key)st->key, st->count);
+    for (size_t i = java_at; i + 1 < depth; i += 2) {
+        struct cg_java_frame jf;
+        cg_jvm_frame(b->a->jvm, st->pcs[i + 1], (int32_t)(uint32_t)st->pcs[i], &jf);
+        b->frames[n].name = jf.name;
+        b->frames[n].file = jf.file;
+        n++;
+    }
+    for (size_t i = 0; i < n / 2; i++) { /* leaf first → root first */
+        struct cg_frame t = b->frames[i];
+        b->frames[i] = b->frames[n - 1 - i];
+        b->frames[n - 1 - i] = t;
+    }
+    int rc = cg_calltree_add(b->tree, b->frames, n, (enum cg_count_key)st->key, st->count);
     if (rc != 0)
         b->err = rc;
 }

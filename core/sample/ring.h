@@ -44,6 +44,20 @@ enum {
     CG_REC_UNWIND_FAILED = 1u << 2, /* only the interrupted PC is known */
 };
 
+/* Java frames (core/runtime/jvm.h) travel in the same array as native
+ * PCs, two words each: a tag word CG_JAVA_WORD_TAG | (uint32_t)bci, then
+ * the jmethodID.  No user-space PC has these top bits, so the raw-stack
+ * table keeps them apart from native frames without a format of its own.
+ * A jmethodID of 0 marks a Java stack that could not be walked; the bci
+ * word then carries AsyncGetCallTrace's (negative) reason. */
+#define CG_JAVA_WORD_MASK 0xffff000000000000ull
+#define CG_JAVA_WORD_TAG 0xca5e000000000000ull
+
+static inline int cg_word_is_java(uint64_t w)
+{
+    return (w & CG_JAVA_WORD_MASK) == CG_JAVA_WORD_TAG;
+}
+
 struct cg_ring;
 
 /* Most frames one record holds (the handler unwinds at most this many,
