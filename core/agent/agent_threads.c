@@ -65,8 +65,13 @@ uint64_t cg_agent_read_start_ticks(pid_t tid)
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
+    return cg_agent_parse_start_ticks(buf);
+}
+
+uint64_t cg_agent_parse_start_ticks(const char *buf)
+{
     /* Field 22 (starttime) counts from after the ")" that ends comm. */
-    char *p = strrchr(buf, ')');
+    const char *p = strrchr(buf, ')');
     if (!p)
         return 0;
     unsigned long long v = 0;
