@@ -24,11 +24,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    int which = fuzz_pick(&data, &size, 3);
+    if (which < 0)
         return 0;
-    unsigned which = data[0] % 3;
-    data++;
-    size--;
     if (which == 0) {
         char *body = fuzz_copy(data, size);
         struct cg_agent_configuration c;

@@ -56,6 +56,18 @@ static inline int fuzz_file(const uint8_t *data, size_t size, char path[64])
     return 0;
 }
 
+/* The first byte picks one of n parsers (returned); the rest is the
+ * input.  -1 for an empty input. */
+static inline int fuzz_pick(const uint8_t **data, size_t *size, unsigned n)
+{
+    if (*size < 1)
+        return -1;
+    int which = (int)((*data)[0] % n);
+    (*data)++;
+    (*size)--;
+    return which;
+}
+
 static inline void fuzz_quiet(void)
 {
     cg_log_set_level(CG_LOG_ERROR);

@@ -13,11 +13,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    int which = fuzz_pick(&data, &size, 3);
+    if (which < 0)
         return 0;
-    unsigned which = data[0] % 3;
-    data++;
-    size--;
     switch (which) {
     case 0: {
         char *text = fuzz_cstr(data, size);
