@@ -5,6 +5,8 @@
 #   make test       deps, build, layout + unit + integration + end-to-end tests
 #   make check      handler lint, layout, unit tests under ASan+UBSan, then
 #                   TSan; fuzz
+#   make fuzz       every libFuzzer target FUZZ_SECONDS (60) each
+#   make stress     the reliability suite, long form
 #   make check-layout  rooms and their one-way order, file sizes, headers, doc paths
 #   make bench      cost against gperftools and no profiler (BENCH_ARGS=--quick)
 #   make demo       profile a bundled workload and xz, print the reports
@@ -90,7 +92,7 @@ CLI := $(BUILD)/cgagent
 CORE_A := $(BUILD)/libcgcore.a
 
 .PHONY: all deps test test-unit test-e2e test-emulator check check-layout lint-handler \
-        fuzz bench demo install uninstall clean workloads unit-bins
+        fuzz fuzz-bins stress bench demo install uninstall clean workloads unit-bins
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(CLI)
@@ -131,7 +133,11 @@ $(BUILD)/tests/%_wipe_test: LDFLAGS += -Wl,--wrap=free -Wl,--wrap=realloc -Wl,--
 $(BUILD)/workloads/%: tests/workloads/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
-	    -D_GNU_SOURCE -o $@ $< -lpthread -lm -ldl
+	    -D_GNU_SOURCE $(WORKLOAD_LDFLAGS) -o $@ $< -lpthread -lm -ldl
+
+# Exports its own jansson and mbedTLS functions, as a program that links
+# them statically with -rdynamic does (tests/stress/test_own_symbols.py).
+$(BUILD)/workloads/own_symbols: WORKLOAD_LDFLAGS := -rdynamic
 
 # The setuid probe links the agent (the loader ignores LD_PRELOAD paths in
 # setuid programs) and finds it by absolute RUNPATH ($$ORIGIN is ignored
@@ -154,7 +160,15 @@ deps:
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-bins workloads
+	$(Q)if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory fuzz-bins; fi
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD)
+
+# The reliability suite in its long form (tests/stress/, CGAGENT_STRESS=long);
+# `make test` runs its short form.
+stress: deps
+	$(Q)$(MAKE) --no-print-directory all unit-bins workloads
+	$(Q)CGAGENT_STRESS=long $(PYTHON) tests/run.py --build $(BUILD) --only stress
 
 test-unit: unit-bins
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --only unit
@@ -183,22 +197,46 @@ lint-handler:
 check-layout:
 	$(Q)$(PYTHON) scripts/check-layout.py --build $(BUILD)
 
+# Fuzzing: every tests/fuzz/*_fuzz.c is a libFuzzer target linked with the
+# whole core built by clang with ASan+UBSan (UB is fatal) and libFuzzer's
+# coverage, in build/fuzz/.  `make fuzz` runs each for FUZZ_SECONDS
+# (FUZZ_SECONDS=600 for the long runs) from its seed corpus
+# tests/fuzz/corpus/NAME/ (new inputs go to build/fuzz/corpus/NAME/, the
+# seeds stay as they are) and prints executions and coverage; `make test`
+# runs each over its seeds only (tests/fuzz/test_corpus.py).
 FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_SECONDS ?= 60
-# The modules fuzz targets may use: the signer, the credentials path and
-# the demanglers, with what they stand on (core/base).
-FUZZ_LINK_SRC := $(filter core/base/% sigv4/% sts/% core/symbols/demangle.c core/symbols/rust_v0%.c,$(CORE_SRC))
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DCGAGENT_VERSION='"$(VERSION)"' -I. \
+               $(PKG_CFLAGS) -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
+FUZZ_CORE_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libcgcore.a: $(FUZZ_CORE_OBJ)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/fuzz_util.h $(FUZZ_DIR)/libcgcore.a
+	$(call say,FUZZLD,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_DIR)/libcgcore.a $(PKG_LIBS) $(MBED_LIBS) -lm -lpthread -ldl -lrt
+
+fuzz-bins: $(FUZZ_BIN)
+
 fuzz: deps
-	$(Q)for f in $(FUZZ_SRC); do \
-	    n=$$(basename $$f .c); mkdir -p build/fuzz; \
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)for b in $(FUZZ_BIN); do \
+	    n=$$(basename $$b); mkdir -p $(FUZZ_DIR)/corpus/$$n; \
 	    echo "  FUZZ    $$n ($(FUZZ_SECONDS) s)"; \
-	    clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I. \
-	        -fsanitize=fuzzer,address,undefined -o build/fuzz/$$n $$f \
-	        $(FUZZ_LINK_SRC) $(MBED_LIBS) -lexpat -ljansson -linih -ldl -lpthread \
-	        || exit 1; \
-	    build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	        >build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
-	    grep -E '^(Done|#[0-9]+ *DONE)' build/fuzz/$$n.log | tail -1; \
+	    $$b -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -artifact_prefix=$(FUZZ_DIR)/$$n- -print_final_stats=1 \
+	        $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n \
+	        >$(FUZZ_DIR)/$$n.log 2>&1 || { tail -40 $(FUZZ_DIR)/$$n.log; exit 1; }; \
+	    grep -E '^#[0-9]+ *DONE' $(FUZZ_DIR)/$$n.log | tail -1; \
 	done
 
 # Programs only the bench runs, built like the workloads.
@@ -231,7 +269,7 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)
 
 $(BUILD)/calltree_bench: tests/bench/calltree_bench.c $(CORE_A)
 	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)

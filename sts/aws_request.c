@@ -3,6 +3,7 @@
  * clock-skew correction (see aws_request.h).
  */
 #include "sts/aws_request.h"
+#include "sts/aws_request_internal.h"
 
 #include "core/base/error.h"
 #include "core/base/http.h"
@@ -236,8 +237,8 @@ void cg_aws_result_cleanup(struct cg_aws_result *res)
 }
 
 /* Fills error_code/error_message from the answer. */
-static void parse_error(enum cg_aws_protocol protocol, const struct cg_http_response *hr,
-                        struct cg_aws_result *res)
+void cg_aws_parse_error(enum cg_aws_protocol protocol, const struct cg_http_response *hr,
+                       struct cg_aws_result *res)
 {
     res->error_code[0] = res->error_message[0] = '\0';
     if (protocol == CG_AWS_QUERY_XML) {
@@ -396,7 +397,7 @@ int cg_aws_client_call(struct cg_aws_client *c, const struct cg_aws_call *call,
                 c->quota = RETRY_QUOTA;
             return 0;
         } else {
-            parse_error(c->protocol, &hr, res);
+            cg_aws_parse_error(c->protocol, &hr, res);
             res->body = hr.body;
             res->body_len = hr.body_len;
             hr.body = NULL;

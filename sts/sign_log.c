@@ -12,12 +12,14 @@
 #include "sigv4/sigv4.h"
 
 #include <stdbool.h>
+#include "sts/sign_log_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 /* Copy of s with the value after each marker (to the end of the line or
  * the next '&') replaced by <redacted>. */
-static char *mask_token(const char *s)
+char *cg_sign_log_mask(const char *s)
 {
     static const char *const markers[] = {"x-amz-security-token:", "X-Amz-Security-Token="};
     size_t len = strlen(s);
@@ -51,7 +53,7 @@ static char *mask_token(const char *s)
 
 static void log_lines(const char *what, const char *stage, const char *text)
 {
-    char *masked = mask_token(text);
+    char *masked = cg_sign_log_mask(text);
     if (!masked)
         return;
     CG_DEBUG("%s: %s:", what, stage);

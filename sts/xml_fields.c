@@ -146,7 +146,8 @@ static void XMLCALL on_end(void *ctx, const XML_Char *name)
         explicit_bzero(v + (b - a), s->len + 1 - (b - a));
         s->fields[s->capturing].value = v;
         s->capturing = -1;
-        explicit_bzero(s->buf, s->len);
+        if (s->len) /* an empty element has no buffer yet */
+            explicit_bzero(s->buf, s->len);
         s->len = 0;
     }
     s->depth--;

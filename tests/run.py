@@ -10,6 +10,9 @@ Suites:
   emulator     tests/emulator/test_*.py  (the AWS emulator's own tests)
   integration  tests/integration/test_*.py (C code against the emulator)
   e2e          tests/e2e/test_*.py (real programs under LD_PRELOAD)
+  stress       tests/stress/test_*.py (reliability: short form here, long form
+               with CGAGENT_STRESS=long, `make stress`)
+  fuzz         tests/fuzz/test_*.py (each fuzz target over its seed corpus)
 
 Python suites are plain unittest modules; they find the build through the
 CGAGENT_BUILD environment variable.  The last line is
@@ -24,7 +27,7 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PY_SUITES = ("layout", "repo", "emulator", "integration", "e2e")
+PY_SUITES = ("layout", "repo", "emulator", "integration", "e2e", "stress", "fuzz")
 UNIT_TIMEOUT_S = 300
 
 

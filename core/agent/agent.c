@@ -99,6 +99,8 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
         a->opts.drain_interval_ms = 100;
     if (!a->opts.rescan_interval_ms)
         a->opts.rescan_interval_ms = 1000;
+    if (!a->opts.start_ticks)
+        a->opts.start_ticks = cg_agent_read_start_ticks;
     const char *name = cfg->profiling_group ? cfg->profiling_group
                        : cfg->program_name  ? cfg->program_name
                                             : "process";

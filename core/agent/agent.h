@@ -43,6 +43,9 @@ struct cg_agent_options {
                                             children that exec soon); 0: none */
     const char *kill_file;               /* stop for good when it exists; NULL:
                                             CG_AGENT_KILL_FILE */
+    uint64_t (*start_ticks)(pid_t tid);  /* a thread's start time (/proc/self/task/
+                                            TID/stat field 22), 0 when unknown;
+                                            NULL: read from /proc; tests inject it */
 };
 
 /* The kill switch of CodeGuru's agents: if this file exists, profiling

@@ -132,6 +132,10 @@ void cg_agent_arm_timers(struct cg_agent *a, bool arm);
 /* Registers threads found in /proc/self/task that nobody registered, and
  * retires slots of threads that vanished.  Agent thread. */
 void cg_agent_rescan_tasks(struct cg_agent *a);
+/* Field 22 (starttime) of /proc/self/task/TID/stat, 0 when unreadable. */
+uint64_t cg_agent_read_start_ticks(pid_t tid);
+/* The same from a NUL-terminated stat text; 0 when it has no field 22. */
+uint64_t cg_agent_parse_start_ticks(const char *stat);
 
 /* agent_loop.c */
 

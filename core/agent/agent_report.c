@@ -170,6 +170,9 @@ void cg_agent_report(struct cg_agent *a, bool final)
 done:
     cg_calltree_free(b.tree);
     free(b.frames);
+    /* Every name is copied into the tree (the uploader's queue holds trees,
+     * never the symbolizer's strings): old JIT names may go. */
+    cg_symbolizer_next_generation(a->symbolizer);
 reset:
     cg_stackagg_clear(a->stacks);
     a->period_start_ms = now_ms;

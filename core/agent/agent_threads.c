@@ -55,7 +55,7 @@ static int slot_arm(struct cg_agent *a, struct cg_thread_slot *s)
     return 0;
 }
 
-static uint64_t read_start_ticks(pid_t tid)
+uint64_t cg_agent_read_start_ticks(pid_t tid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
@@ -65,8 +65,13 @@ static uint64_t read_start_ticks(pid_t tid)
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
+    return cg_agent_parse_start_ticks(buf);
+}
+
+uint64_t cg_agent_parse_start_ticks(const char *buf)
+{
     /* Field 22 (starttime) counts from after the ")" that ends comm. */
-    char *p = strrchr(buf, ')');
+    const char *p = strrchr(buf, ')');
     if (!p)
         return 0;
     unsigned long long v = 0;
@@ -87,8 +92,21 @@ struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool
     pthread_mutex_lock(&a->reg_lock);
     /* The agent's task scan may have found us first: adopt that slot. */
     struct cg_thread_slot *s = cg_threads_find_sigsafe(a->threads, tid);
+    if (s && cg_threads_slot_reused(s, a->opts.start_ticks(tid))) {
+        /* Our tid's previous owner left without its exit hook (a raw
+         * SYS_exit, a thread the scan retires only if the tid vanishes):
+         * its slot's timer counts a dead thread's CPU clock, so adopting
+         * it would leave us unsampled for good.  Retire it. */
+        CG_DEBUG("thread id %d was reused; its old slot is retired", (int)tid);
+        s->self_registered = false;
+        slot_delete_timer(s);
+        cg_threads_mark_exited(s);
+        s = NULL;
+    }
     if (!s) {
-        s = cg_threads_register(a->threads, tid, 0);
+        /* 0: registered by its own thread, which registers only once (so
+         * a later registration of this tid is another thread). */
+        s = cg_threads_register(a->threads, tid, CG_START_TICKS_SELF);
         if (s && slot_arm(a, s) != 0) {
             cg_threads_mark_exited(s);
             s = NULL;
@@ -222,7 +240,8 @@ void cg_agent_rescan_tasks(struct cg_agent *a)
             if (tid == self || tid == cg_uploader_tid(a->uploader) ||
                 cg_threads_find_sigsafe(a->threads, tid))
                 continue;
-            struct cg_thread_slot *s = cg_threads_register(a->threads, tid, read_start_ticks(tid));
+            struct cg_thread_slot *s =
+                cg_threads_register(a->threads, tid, a->opts.start_ticks(tid));
             if (!s) {
                 atomic_fetch_add(&a->unprofiled_threads, 1);
                 continue;

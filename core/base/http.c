@@ -8,6 +8,7 @@
  */
 #define CURL_DISABLE_TYPECHECK 1
 #include "core/base/http.h"
+#include "core/base/http_internal.h"
 
 #include "core/base/error.h"
 #include "core/base/log.h"
@@ -198,17 +199,14 @@ static bool header_value(const char *line, size_t len, const char *name, char *o
     return true;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+void cg_http_header_line(const char *data, size_t n, struct cg_http_response *r)
 {
-    struct sink *s = ctx;
-    size_t n = size * nmemb;
-    struct cg_http_response *r = s->resp;
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* A new response (e.g. after 100 Continue): forget the old headers. */
         r->date[0] = '\0';
         r->amzn_error_type[0] = '\0';
         r->retry_after_ms = 0;
-        return n;
+        return;
     }
     char tmp[32];
     header_value(data, n, "Date", r->date, sizeof(r->date));
@@ -224,6 +222,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
         if (end != tmp && *end == '\0' && ms <= 600000)
             r->retry_after_ms = (uint32_t)ms;
     }
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct sink *s = ctx;
+    size_t n = size * nmemb;
+    cg_http_header_line(data, n, s->resp);
     return n;
 }
 

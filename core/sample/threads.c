@@ -98,6 +98,13 @@ struct cg_thread_slot *cg_threads_find_sigsafe(struct cg_threads *threads, pid_t
     return NULL;
 }
 
+bool cg_threads_slot_reused(const struct cg_thread_slot *slot, uint64_t start_ticks)
+{
+    if (slot->start_ticks == CG_START_TICKS_SELF)
+        return true;
+    return slot->start_ticks != 0 && start_ticks != 0 && slot->start_ticks != start_ticks;
+}
+
 void cg_threads_mark_exited(struct cg_thread_slot *slot)
 {
     int expected = CG_SLOT_ACTIVE;

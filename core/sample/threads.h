@@ -37,7 +37,8 @@ enum cg_slot_state {
 struct cg_thread_slot {
     _Atomic int state;          /* enum cg_slot_state */
     pid_t tid;                  /* kernel thread id */
-    uint64_t start_ticks;       /* /proc start time: tells tid reuse apart */
+    uint64_t start_ticks;       /* /proc start time: tells tid reuse apart;
+                                   CG_START_TICKS_SELF or 0 (unknown) */
     _Atomic int timer_id;       /* kernel timer id, -1 when none; whoever
                                    exchanges it for -1 deletes it */
     bool has_timer;
@@ -73,6 +74,18 @@ void cg_threads_free(struct cg_threads *threads);
  * counts the thread as unprofiled).  Timers are the caller's job. */
 struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid,
                                            uint64_t start_ticks);
+
+/* start_ticks of a slot its own thread registered: a thread registers
+ * itself once, so another registration of that tid is another thread. */
+#define CG_START_TICKS_SELF UINT64_MAX
+
+/* Whether a thread whose start time is `start_ticks` (0: unknown) is not
+ * the thread `slot` was registered for, though it has the same tid: the
+ * slot was registered by its own thread (CG_START_TICKS_SELF), or both
+ * start times are known and differ.  Unknown start times never count as
+ * reuse.  Not async-signal-safe to call on a slot another thread may be
+ * registering; the caller holds the registration lock. */
+bool cg_threads_slot_reused(const struct cg_thread_slot *slot, uint64_t start_ticks);
 
 /* The ACTIVE slot of `tid`, or NULL.  Async-signal-safe, lock-free. */
 struct cg_thread_slot *cg_threads_find_sigsafe(struct cg_threads *threads, pid_t tid);

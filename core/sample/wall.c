@@ -29,6 +29,7 @@
  * (page faults, stopped) have no /proc registers and are skipped.
  */
 #include "core/sample/wall.h"
+#include "core/sample/wall_internal.h"
 
 #include "core/base/error.h"
 
@@ -180,16 +181,28 @@ int cg_wall_read_state(pid_t tid, struct cg_wall_state *out)
     int rc = read_small(path, buf, sizeof(buf));
     if (rc)
         return rc;
-    /* comm may hold spaces and ')': the state follows the last ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p || p[1] != ' ' || !p[2])
-        return CG_EPARSE;
-    out->state = p[2];
+    if ((rc = cg_wall_parse_stat(buf, out)) != 0)
+        return rc;
     if (out->state != 'S' && out->state != 'D')
         return 0;
     snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
     if ((rc = read_small(path, buf, sizeof(buf))) != 0)
         return rc;
+    return cg_wall_parse_syscall(buf, out);
+}
+
+int cg_wall_parse_stat(const char *buf, struct cg_wall_state *out)
+{
+    /* comm may hold spaces and ')': the state follows the last ')'. */
+    const char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ' || !p[2])
+        return CG_EPARSE;
+    out->state = p[2];
+    return 0;
+}
+
+int cg_wall_parse_syscall(char *buf, struct cg_wall_state *out)
+{
     if (strncmp(buf, "running", 7) == 0)
         return 0;
     /* "NR a0 a1 a2 a3 a4 a5 SP PC" or "-1 SP PC": SP and PC are the last two. */

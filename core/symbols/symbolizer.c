@@ -12,8 +12,17 @@
  * valid across refreshes and demangling happens once per symbol.
  *
  * PCs in no module are looked up in the process's JIT perf map
- * (core/symbols/perfmap.h): a name found there is copied into the interner and
- * reported with the file "[jit]"; else "[unknown]".  What it won't do: run
+ * (core/symbols/perfmap.h): a name found there is copied into a JIT-name
+ * pool and reported with the file "[jit]"; else "[unknown]".  JIT names
+ * churn without end (a long-lived Node process names new code for hours),
+ * so they are not interned forever: they live in generations.  Names go
+ * into the current pool; at cg_symbolizer_next_generation (the agent
+ * calls it after each report, when the call tree holds copies of every
+ * name) a current pool over its budget becomes the previous one and the
+ * previous one is freed.  A JIT name thus lives until at least the second
+ * call after it was handed out, and JIT names hold at most about twice
+ * the budget plus one period's names.  ELF names are bounded by the
+ * symbols of the loaded objects and stay interned.  What it won't do: run
  * in a signal handler or read DWARF line tables.
  */
 #include "core/symbols/symbolizer.h"
@@ -61,7 +70,12 @@ struct cg_symbolizer {
     size_t cache_limit;                       /* most slots the byte budget allows */
     struct cg_strpool *strs; /* names and paths handed out */
     struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
+    struct cg_perfmap_options jit_opts; /* how to make it (tests: path, clock) */
     const char *jit_file;    /* interned "[jit]" */
+    /* JIT names: [0] the current generation, [1] the previous one (freed
+     * when [0] is retired); either may be NULL. */
+    struct cg_strpool *jit_names[2];
+    size_t jit_name_budget;  /* bytes of [0] before a generation retires it */
     char *debug_root;
     uint64_t last_auto_refresh_ns;
 };
@@ -221,6 +235,10 @@ struct cg_symbolizer *cg_symbolizer_new(const struct cg_symbolizer_options *opts
     s->cache_max = s->cache_size / 2;
     s->cache = calloc(s->cache_size, sizeof(*s->cache));
     s->strs = cg_strpool_new();
+    if (opts && opts->perfmap)
+        s->jit_opts = *opts->perfmap;
+    s->jit_name_budget = opts && opts->jit_name_budget_bytes ? opts->jit_name_budget_bytes
+                                                             : CG_SYMBOLIZER_JIT_NAME_BUDGET;
     if (!s->cache || !s->strs || (opts && opts->debug_root && !(s->debug_root = strdup(opts->debug_root))) ||
         cg_symbolizer_refresh(s) != 0) {
         cg_symbolizer_free(s);
@@ -238,6 +256,8 @@ void cg_symbolizer_free(struct cg_symbolizer *s)
     free(s->mods);
     free(s->cache);
     cg_perfmap_free(s->jit);
+    cg_strpool_free(s->jit_names[0]);
+    cg_strpool_free(s->jit_names[1]);
     cg_strpool_free(s->strs);
     free(s->debug_root);
     free(s);
@@ -313,12 +333,16 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
          * lives in anonymous memory; its writer may name it in a perf map.
          * Not cached: JIT memory is reused for other code. */
         if (!s->jit)
-            s->jit = cg_perfmap_new(getpid(), NULL);
+            s->jit = cg_perfmap_new(getpid(), &s->jit_opts);
         if (!s->jit_file)
             s->jit_file = intern(s, "[jit]");
         const char *jit = s->jit ? cg_perfmap_lookup(s->jit, pc) : NULL;
-        /* The map's names live until its next lookup: keep a copy. */
-        const char *name = jit && s->jit_file ? intern(s, jit) : NULL;
+        /* The map's names live until its next lookup: keep a copy, in
+         * this generation's pool. */
+        if (jit && !s->jit_names[0])
+            s->jit_names[0] = cg_strpool_new();
+        const char *name =
+            jit && s->jit_file && s->jit_names[0] ? cg_strpool_intern(s->jit_names[0], jit) : NULL;
         out->name = name ? name : "[unknown]";
         out->file = name ? s->jit_file : NULL;
         return 1;
@@ -387,9 +411,20 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
     return 0;
 }
 
+void cg_symbolizer_next_generation(struct cg_symbolizer *s)
+{
+    if (!s->jit_names[0] || cg_strpool_bytes(s->jit_names[0]) <= s->jit_name_budget)
+        return;
+    cg_strpool_free(s->jit_names[1]);
+    s->jit_names[1] = s->jit_names[0];
+    s->jit_names[0] = NULL;
+}
+
 size_t cg_symbolizer_bytes(const struct cg_symbolizer *s)
 {
     size_t n = sizeof(*s) + s->cache_size * sizeof(*s->cache) + cg_strpool_bytes(s->strs) +
+               (s->jit_names[0] ? cg_strpool_bytes(s->jit_names[0]) : 0) +
+               (s->jit_names[1] ? cg_strpool_bytes(s->jit_names[1]) : 0) +
                s->n_mods * sizeof(*s->mods) + (s->jit ? cg_perfmap_bytes(s->jit) : 0);
     for (size_t i = 0; i < s->n_mods; i++)
         if (s->mods[i].syms)

@@ -20,8 +20,11 @@
  *
  * Callers pass PCs already adjusted (pc - 1 for return addresses).
  * Owns: the module list, each module's symbol table, the perf map, and
- * every name it hands out: returned strings stay valid until
- * cg_symbolizer_free (the same function gives the same pointers).
+ * every name it hands out.  Names of ELF code and files stay valid until
+ * cg_symbolizer_free (the same function gives the same pointers); JIT
+ * names (file "[jit]") stay valid until the second
+ * cg_symbolizer_next_generation after they were returned, then may be
+ * freed: copy them (the call tree does) to keep them longer.
  * Thread safety: one thread at a time (the agent thread).
  * Signal safety: none; never from a signal handler.
  */
@@ -36,9 +39,17 @@ struct cg_symbol {
     const char *file; /* NULL when unknown */
 };
 
+struct cg_perfmap_options;
+
+/* JIT names held in one generation before it is retired. */
+#define CG_SYMBOLIZER_JIT_NAME_BUDGET (2u << 20)
+
 struct cg_symbolizer_options {
     size_t cache_budget_bytes; /* per-PC cache bound; 0: 8 MiB */
     const char *debug_root;    /* NULL: /usr/lib/debug */
+    size_t jit_name_budget_bytes; /* 0: CG_SYMBOLIZER_JIT_NAME_BUDGET */
+    const struct cg_perfmap_options *perfmap; /* copied; NULL: this process's
+                                                 map with its defaults */
 };
 
 struct cg_symbolizer;
@@ -53,6 +64,12 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
 /* Rescans the modules (libraries loaded or unloaded).  Cached names of
  * modules that are still loaded are kept. */
 int cg_symbolizer_refresh(struct cg_symbolizer *s);
+
+/* Ends a generation of JIT names: call when the caller holds no JIT name
+ * returned before the previous call.  If this generation's names exceed
+ * the budget they become the previous generation, and the generation
+ * before that is freed. */
+void cg_symbolizer_next_generation(struct cg_symbolizer *s);
 
 size_t cg_symbolizer_bytes(const struct cg_symbolizer *s);
 

@@ -6,7 +6,10 @@
 #include "core/base/error.h"
 #include "core/base/log.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@ struct cg_codeguru {
     struct cg_cred_cache *creds;
     char *group, *group_path, *region;
     char account[16];
+    unsigned clamp_warned; /* settings already clamped once (logged at WARN) */
 };
 
 struct cg_codeguru *cg_codeguru_new(const struct cg_codeguru_options *o)
@@ -163,14 +167,108 @@ static enum cg_codeguru_failure call(struct cg_codeguru *c, const char *operatio
     return CG_CG_CREDENTIALS;
 }
 
-static int64_t param_int(json_t *params, const char *key)
+/* The ranges the agent accepts from ConfigureAgent (docs/usage.md,
+ * "Settings from the service"); a value outside is clamped to the nearest
+ * end, with one log line. */
+static const struct setting_range {
+    const char *name;
+    int64_t lo, hi;
+} g_ranges[] = {
+    {"periodInSeconds", CG_SVC_PERIOD_S_MIN, CG_SVC_PERIOD_S_MAX},
+    {"SamplingIntervalInMilliseconds", CG_SVC_SAMPLING_MS_MIN, CG_SVC_SAMPLING_MS_MAX},
+    {"MinimumTimeForReportingInMilliseconds", 0, CG_SVC_MIN_REPORTING_MS_MAX},
+    {"MaxStackDepth", CG_SVC_MAX_STACK_DEPTH_MIN, CG_SVC_MAX_STACK_DEPTH_MAX},
+};
+
+/* One log line per setting and client: WARN the first time, DEBUG after
+ * (ConfigureAgent is asked again after every report). */
+static void note_bad(unsigned *warned, size_t which, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_bad(unsigned *warned, size_t which, const char *fmt, ...)
 {
-    const char *v = json_string_value(json_object_get(params, key));
-    if (!v)
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    bool first = !warned || !(*warned & (1u << which));
+    if (warned)
+        *warned |= 1u << which;
+    if (first)
+        CG_WARN("CodeGuru Profiler ConfigureAgent: %s", msg);
+    else
+        CG_DEBUG("CodeGuru Profiler ConfigureAgent: %s", msg);
+}
+
+/* A whole number from a JSON integer or a decimal string (agentParameters
+ * are strings); beyond int64 saturates.  -1: absent; -2: present but not
+ * a whole number. */
+static int read_whole(json_t *v, int64_t *out)
+{
+    if (!v || json_is_null(v))
         return -1;
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    const char *text = json_string_value(v);
+    if (!text || !*text || strlen(text) > 64)
+        return -2;
     char *end;
-    long long n = strtoll(v, &end, 10);
-    return (*end || n < 0) ? -1 : (int64_t)n;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    if (end == text || *end)
+        return -2;
+    *out = n; /* ERANGE saturates at LLONG_MIN / LLONG_MAX: clamped below */
+    return 0;
+}
+
+/* Reads setting `which` from `v` into *out, clamped to its range; leaves
+ * *out at -1 when absent or not a whole number. */
+static void read_setting(json_t *v, size_t which, unsigned *warned, int64_t *out)
+{
+    const struct setting_range *r = &g_ranges[which];
+    int64_t n;
+    int rc = read_whole(v, &n);
+    if (rc == -2) {
+        note_bad(warned, which, "%s is not a whole number; ignored", r->name);
+        return;
+    }
+    if (rc != 0)
+        return;
+    int64_t c = n < r->lo ? r->lo : n > r->hi ? r->hi : n;
+    if (c != n)
+        note_bad(warned, which, "%s %lld is outside %lld-%lld; using %lld", r->name,
+                 (long long)n, (long long)r->lo, (long long)r->hi, (long long)c);
+    *out = c;
+}
+
+int cg_codeguru_parse_configuration(const char *body, size_t len,
+                                    struct cg_agent_configuration *out, unsigned *warned)
+{
+    *out = (struct cg_agent_configuration){true, -1, -1, -1, -1};
+    json_t *doc = body ? json_loadb(body, len, 0, NULL) : NULL;
+    /* Older answers wrap it as {"configuration": {...}}. */
+    json_t *conf = json_is_object(json_object_get(doc, "configuration"))
+                       ? json_object_get(doc, "configuration")
+                       : doc;
+    json_t *sp = json_object_get(conf, "shouldProfile");
+    if (!json_is_object(conf) || !json_is_boolean(sp)) {
+        json_decref(doc);
+        return -1;
+    }
+    out->should_profile = json_is_true(sp);
+    read_setting(json_object_get(conf, "periodInSeconds"), 0, warned, &out->period_s);
+    json_t *params = json_object_get(conf, "agentParameters");
+    if (!json_is_object(params))
+        params = NULL;
+    read_setting(json_object_get(params, "SamplingIntervalInMilliseconds"), 1, warned,
+                 &out->sampling_interval_ms);
+    read_setting(json_object_get(params, "MinimumTimeForReportingInMilliseconds"), 2, warned,
+                 &out->min_reporting_ms);
+    read_setting(json_object_get(params, "MaxStackDepth"), 3, warned, &out->max_stack_depth);
+    json_decref(doc);
+    return 0;
 }
 
 enum cg_codeguru_failure cg_codeguru_configure_agent(struct cg_codeguru *c, const char *fleet_id,
@@ -191,30 +289,13 @@ enum cg_codeguru_failure cg_codeguru_configure_agent(struct cg_codeguru *c, cons
     enum cg_codeguru_failure f = call(c, "ConfigureAgent", path, NULL, text, strlen(text),
                                       deadline_ms, &r, err, err_size);
     free(text);
-    if (f == CG_CG_OK) {
-        json_t *doc = r.body ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
-        /* Older answers wrap it as {"configuration": {...}}. */
-        json_t *conf = json_is_object(json_object_get(doc, "configuration"))
-                           ? json_object_get(doc, "configuration")
-                           : doc;
-        json_t *sp = json_object_get(conf, "shouldProfile");
-        if (!json_is_object(conf) || !json_is_boolean(sp)) {
-            snprintf(err, err_size,
-                     "CodeGuru Profiler ConfigureAgent for group %s: the answer is not an "
-                     "AgentConfiguration",
-                     c->group);
-            f = CG_CG_RETRY_LATER;
-        } else {
-            out->should_profile = json_is_true(sp);
-            json_t *period = json_object_get(conf, "periodInSeconds");
-            if (json_is_integer(period) && json_integer_value(period) > 0)
-                out->period_s = json_integer_value(period);
-            json_t *params = json_object_get(conf, "agentParameters");
-            out->sampling_interval_ms = param_int(params, "SamplingIntervalInMilliseconds");
-            out->min_reporting_ms = param_int(params, "MinimumTimeForReportingInMilliseconds");
-            out->max_stack_depth = param_int(params, "MaxStackDepth");
-        }
-        json_decref(doc);
+    if (f == CG_CG_OK &&
+        cg_codeguru_parse_configuration(r.body, r.body_len, out, &c->clamp_warned) != 0) {
+        snprintf(err, err_size,
+                 "CodeGuru Profiler ConfigureAgent for group %s: the answer is not an "
+                 "AgentConfiguration",
+                 c->group);
+        f = CG_CG_RETRY_LATER;
     }
     cg_aws_result_cleanup(&r);
     return f;

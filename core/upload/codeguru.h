@@ -35,7 +35,16 @@ struct cg_codeguru_options {
     struct cg_aws_hooks hooks;
 };
 
-/* The AgentConfiguration answer; -1 / false where the service said nothing. */
+/* The AgentConfiguration answer; -1 where the service said nothing (or
+ * sent something that is not a whole number).  Values are clamped to
+ * these ranges (docs/usage.md, "Settings from the service"). */
+#define CG_SVC_PERIOD_S_MIN 1
+#define CG_SVC_PERIOD_S_MAX 86400             /* as reporting_interval_ms */
+#define CG_SVC_SAMPLING_MS_MIN 10
+#define CG_SVC_SAMPLING_MS_MAX 60000
+#define CG_SVC_MIN_REPORTING_MS_MAX 3600000   /* minimum 0 */
+#define CG_SVC_MAX_STACK_DEPTH_MIN 1
+#define CG_SVC_MAX_STACK_DEPTH_MAX 10000      /* as max_stack_depth */
 struct cg_agent_configuration {
     bool should_profile;
     int64_t period_s;
@@ -62,6 +71,15 @@ enum cg_codeguru_failure cg_codeguru_configure_agent(struct cg_codeguru *c, cons
                                                      const char *agent_id, uint64_t deadline_ms,
                                                      struct cg_agent_configuration *out,
                                                      char *err, size_t err_size);
+
+/* Parses an AgentConfiguration answer (bare or wrapped in
+ * "configuration") into *out: whole numbers (JSON integers or decimal
+ * strings) clamped to the ranges above with one log line each (WARN the
+ * first time a setting is clamped for `*warned`, DEBUG after; NULL: WARN
+ * always); fractions and text are ignored with one line.  Returns 0, or -1
+ * when the answer is not an AgentConfiguration. */
+int cg_codeguru_parse_configuration(const char *body, size_t len,
+                                    struct cg_agent_configuration *out, unsigned *warned);
 
 /* Posts one document with its profileToken (the same token on every
  * retry of the same profile). */

@@ -149,9 +149,11 @@ void cg_uploader_configure(struct cg_uploader *u, uint64_t deadline_ms)
         s.reporting_interval_ms = (uint64_t)conf.period_s * 1000u;
         atomic_store(&u->period_ms, s.reporting_interval_ms);
     }
-    if (!u->user_wall && conf.sampling_interval_ms > 0 && conf.sampling_interval_ms <= 60000)
+    /* Every value is within its documented range here (codeguru.c), so
+     * the products below cannot wrap. */
+    if (!u->user_wall && conf.sampling_interval_ms > 0)
         s.wall_interval_ms = (uint32_t)conf.sampling_interval_ms;
-    if (!u->user_depth && conf.max_stack_depth > 0 && conf.max_stack_depth <= 100000)
+    if (!u->user_depth && conf.max_stack_depth > 0)
         s.max_stack_depth = (uint32_t)conf.max_stack_depth;
     apply(u, &s);
     CG_DEBUG("ConfigureAgent: shouldProfile=%s period=%llds sampling=%lldms "

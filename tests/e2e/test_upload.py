@@ -149,6 +149,31 @@ class Delivery(UploadTestCase):
         self.assertLess(self.local_totals()["RUNNABLE"], 400)
 
 
+class ServiceRanges(UploadTestCase):
+    def test_out_of_range_service_values_are_clamped(self):
+        """Issue 14, finding 7: a periodInSeconds of 2^63-1 was multiplied
+        into nanoseconds unchecked and wrapped to a negative period, so the
+        agent reported (and posted) on every 100 ms drain.  Clamped to a
+        day, a 1.5 s run posts once, at exit; each clamped or ignored
+        setting says so in one line."""
+        self.emu.set_group_configuration(GROUP, periodInSeconds=2**63 - 1, agentParameters={
+            "MinimumTimeForReportingInMilliseconds": "0",
+            "SamplingIntervalInMilliseconds": "1.5",
+            "MaxStackDepth": "99999999999999999999"})
+        env = self.emu.env_for("user", LD_PRELOAD=profiles.LIB, CGAGENT_OUTPUT=self.out)
+        proc = profiles.run([KNOWN, "1.5"], env)
+        self.assert_host_unharmed(proc)
+        posts = self.assert_all_delivered_once()
+        self.assertEqual(len(posts), 1, "one period of a day, posted at exit")
+        err = proc.stderr.decode()
+        for line in ("periodInSeconds 9223372036854775807 is outside 1-86400; using 86400",
+                     "MaxStackDepth 9223372036854775807 is outside 1-10000; using 10000",
+                     "SamplingIntervalInMilliseconds is not a whole number; ignored"):
+            self.assertEqual(err.count(line), 1, err)
+        # ConfigureAgent is asked again after the report: still one line each.
+        self.assertGreaterEqual(len(self.emu.requests("codeguru", "ConfigureAgent")), 1)
+
+
 class FleetInfo(UploadTestCase):
     def configure_bodies(self):
         return [r.json() for r in self.emu.requests("codeguru", "ConfigureAgent")]

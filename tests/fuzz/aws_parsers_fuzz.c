@@ -5,9 +5,12 @@
  * container endpoints, credential_process), AWS time formats,
  * credential_process command lines and endpoint URLs.
  *
- * The first byte picks the parser; the rest is its input.  Each parser
- * must return cleanly (no crash, leak or sanitizer report) whatever the
- * bytes, and what it accepts must be self-consistent.
+ * The first byte picks the parser; the rest is its input, given with its
+ * length to the parsers that take one (embedded NULs and all, in a buffer
+ * of exactly that size plus the NUL that http.c's bodies carry), and as a
+ * C string to those that take one.  Each parser must return cleanly (no
+ * crash, leak or sanitizer report) whatever the bytes, and what it accepts
+ * must be self-consistent.
  */
 #include "core/base/http.h"
 #include "sts/aws_config.h"
@@ -29,11 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
-    size_t len = strlen(text);
+    size_t len = size - 1; /* the bytes, not up to the first NUL */
     char err[256];
     switch (which) {
     case 0: {
-        /* Split the text into a config part and a credentials part. */
+        /* Split the text into a config part and a credentials part (the
+         * files are read as C strings: a NUL ends each). */
         char *mid = text + len / 2;
         char saved = *mid;
         char *creds = strdup(mid);
