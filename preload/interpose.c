@@ -17,7 +17,8 @@
  * would make every plugin load look like it came from libcgagent.so.
  * Library loads are noticed through dl_iterate_phdr's dlpi_adds/subs.
  *
- * Exports: these six names, and nothing else (libcgagent.map).  The
+ * Exports: these six names and python.c's getenv and mprotect, nothing
+ * else (libcgagent.map).  The
  * version script is anonymous: a named version would stop the loader from
  * binding programs' versioned references (pthread_create@GLIBC_2.34) to us.
  */

@@ -258,6 +258,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         cg_agent_stand_aside(agent, "cannot start the agent thread");
         goto out;
     }
+    cg_python_setup();
     CG_INFO("profiling %s: cpu_hz=%u, output %s", g_cfg.program_name ? g_cfg.program_name : "?",
             g_cfg.cpu_hz, g_cfg.output_dir ? g_cfg.output_dir : "(none)");
 out:
@@ -268,6 +269,8 @@ void cg_preload_before_exit_sigsafe(void)
 {
     int saved_errno = errno;
     cg_agent_exit_flush_sigsafe(atomic_load(&cg_preload_agent), EXIT_FLUSH_TIMEOUT_MS);
+    /* After the last report, which names Python frames from the map. */
+    cg_python_at_exit_sigsafe();
     errno = saved_errno;
 }
 
@@ -280,5 +283,6 @@ __attribute__((destructor)) static void cgagent_fini(void)
          * signal may still look at the registry. */
         cg_agent_stop(agent, EXIT_FLUSH_TIMEOUT_MS);
     }
+    cg_python_at_exit_sigsafe();
     errno = saved_errno;
 }

@@ -3,7 +3,8 @@
  *
  * preload.c owns the process's agent (constructor, destructor, fork);
  * handler.c owns the SIGPROF handler and its thread-local state;
- * interpose.c owns the wrappers of libc entry points.
+ * interpose.c owns the wrappers of libc entry points; python.c the
+ * CPython hooks (getenv, mprotect, the perf map at exit).
  *
  * Owns: the process's agent pointer (cg_preload_agent) and the table of
  * libc's originals (cg_real); the handler's thread-local slot cache.
@@ -78,5 +79,16 @@ void cg_preload_app_took_signal(const char *what);
 /* True while our own constructor installs the handler, so the sigaction
  * wrapper lets that call through. */
 bool cg_preload_is_our_handler(const struct sigaction *act);
+
+/* ---- python.c ---- */
+
+/* When the process is CPython >= 3.12: turn the perf trampoline on and
+ * learn its stub (see python.c); on 3.11 and older, one info line.  Call
+ * from the constructor once the agent runs. */
+void cg_python_setup(void);
+
+/* Removes /tmp/perf-PID.map when we had the interpreter write it.
+ * Async-signal-safe (unlink). */
+void cg_python_at_exit_sigsafe(void);
 
 #endif

@@ -10,7 +10,9 @@
  *
  * PCs in no module are looked up in the process's JIT perf map
  * (core/symbols/perfmap.h): a name found there is copied into the interner and
- * reported with the file "[jit]"; else "[unknown]".  What it won't do: run
+ * reported with the file "[jit]"; else "[unknown]".  CPython's names
+ * ("py::qualname:file") become CodeGuru's Python frames
+ * (core/symbols/python_names.h) with the file the map gives.  What it won't do: run
  * in a signal handler or read DWARF line tables.
  */
 #include "core/symbols/symbolizer.h"
@@ -21,6 +23,7 @@
 #include "core/symbols/demangle.h"
 #include "core/symbols/elf_symtab.h"
 #include "core/symbols/perfmap.h"
+#include "core/symbols/python_names.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -58,6 +61,7 @@ struct cg_symbolizer {
     struct cg_strpool *strs; /* names and paths handed out */
     struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
     const char *jit_file;    /* interned "[jit]" */
+    struct cg_python_roots *py_roots; /* made on the first CPython name */
     char *debug_root;
     uint64_t last_auto_refresh_ns;
 };
@@ -205,6 +209,7 @@ void cg_symbolizer_free(struct cg_symbolizer *s)
     free(s->mods);
     free(s->cache);
     cg_perfmap_free(s->jit);
+    cg_python_roots_free(s->py_roots);
     cg_strpool_free(s->strs);
     free(s->debug_root);
     free(s);
@@ -264,6 +269,28 @@ static void load_symbols(struct cg_symbolizer *s, struct module *m)
         CG_DEBUG("no symbols for %s", m->path);
 }
 
+/* A CPython perf-map name as CodeGuru's Python agent names frames, with
+ * the code's file.  Returns 1 (not cached, as for any JIT code). */
+static int python_frame(struct cg_symbolizer *s, const char *perf_name, struct cg_symbol *out)
+{
+    if (!s->py_roots)
+        s->py_roots = cg_python_roots_of_process();
+    char name[4096], file[PATH_MAX];
+    const char *f;
+    size_t flen;
+    if (cg_python_frame_name(s->py_roots, perf_name, name, sizeof(name), &f, &flen) != 0)
+        return CG_EINVAL; /* checked by the caller: cannot happen */
+    snprintf(file, sizeof(file), "%.*s", (int)flen, f);
+    out->name = intern(s, name);
+    out->file = flen ? intern(s, file) : s->jit_file;
+    if (!out->name || !out->file) {
+        out->name = "[unknown]";
+        out->file = NULL;
+        return CG_ENOMEM;
+    }
+    return 1;
+}
+
 static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 {
     struct module *m = find_module(s, pc);
@@ -284,6 +311,8 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
         if (!s->jit_file)
             s->jit_file = intern(s, "[jit]");
         const char *jit = s->jit ? cg_perfmap_lookup(s->jit, pc) : NULL;
+        if (jit && cg_python_is_perf_name(jit))
+            return python_frame(s, jit, out);
         /* The map's names live until its next lookup: keep a copy. */
         const char *name = jit && s->jit_file ? intern(s, jit) : NULL;
         out->name = name ? name : "[unknown]";
