@@ -88,10 +88,11 @@ CG_EXPORT char *getenv(const char *name)
 
 CG_NO_SANITIZE static void note_exec_region(void *addr, size_t len)
 {
-    const uint8_t *p = addr;
-    if (!cg_tramp_region_matches(p, len, g_tramp_code, &g_tramp_layout))
+    struct cg_tramp_layout l = g_tramp_layout;
+    l.copy_bytes = cg_tramp_region_stride(addr, len, g_tramp_code, g_tramp_layout.copy_bytes);
+    if (!l.copy_bytes)
         return;
-    int rc = cg_jit_unwind_register((uintptr_t)p, len, &g_tramp_layout);
+    int rc = cg_jit_unwind_register((uintptr_t)addr, len, &l);
     if (rc == 0)
         CG_DEBUG("python: unwind table for trampolines at %p (%zu bytes)", addr, len);
     else if (!atomic_exchange(&g_full_logged, true))

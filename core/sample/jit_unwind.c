@@ -117,11 +117,18 @@ bool cg_tramp_layout_recognise(const uint8_t *code, size_t n, struct cg_tramp_la
     return true;
 }
 
-bool cg_tramp_region_matches(const uint8_t *start, size_t len, const uint8_t *tmpl,
-                             const struct cg_tramp_layout *l)
+size_t cg_tramp_region_stride(const uint8_t *start, size_t len, const uint8_t *tmpl,
+                              size_t code_bytes)
 {
-    size_t c = l->copy_bytes;
-    return c && len >= 2 * c && memcmp(start, tmpl, c) == 0 && memcmp(start + c, tmpl, c) == 0;
+    if (!code_bytes || len < 2 * code_bytes || memcmp(start, tmpl, code_bytes) != 0)
+        return 0;
+    static const size_t aligns[] = {1, 16, 32, 64};
+    for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+        size_t stride = (code_bytes + aligns[i] - 1) / aligns[i] * aligns[i];
+        if (stride + code_bytes <= len && memcmp(start + stride, tmpl, code_bytes) == 0)
+            return stride;
+    }
+    return 0;
 }
 
 int cg_jit_unwind_register(uintptr_t start, size_t len, const struct cg_tramp_layout *l)

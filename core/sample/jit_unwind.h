@@ -31,8 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The shape of one stub: the region is back-to-back copies of
- * `copy_bytes`; inside each copy, PCs in [body_start, body_end) have
+/* The shape of one stub: the region is copies of the stub every
+ * `copy_bytes` (the stub and any padding after it); inside each copy, PCs in [body_start, body_end) have
  * CFA = rsp + cfa_offset with the return address at CFA - 8 and every
  * other register unchanged. */
 struct cg_tramp_layout {
@@ -48,13 +48,16 @@ struct cg_tramp_layout {
 
 /* Recognises CPython's x86-64 perf trampoline in `code` (the stub's
  * bytes, `n` of them, optionally starting with endbr64).  Returns true
- * and fills *out, or false for any other code. */
+ * and fills *out (copy_bytes = n: set it to the region's stride), or
+ * false for any other code. */
 bool cg_tramp_layout_recognise(const uint8_t *code, size_t n, struct cg_tramp_layout *out);
 
-/* True when [start, start+len) holds at least two whole copies of the
- * stub `tmpl` (layout `l`), copied back to back from its start. */
-bool cg_tramp_region_matches(const uint8_t *start, size_t len, const uint8_t *tmpl,
-                             const struct cg_tramp_layout *l);
+/* The distance between copies when [start, start+len) begins with two
+ * copies of the stub `tmpl` (`code_bytes` long): back to back (CPython
+ * 3.12) or each at a multiple of 16, 32 or 64 bytes (3.13 pads each copy
+ * to 16).  0 when the region does not start that way. */
+size_t cg_tramp_region_stride(const uint8_t *start, size_t len, const uint8_t *tmpl,
+                              size_t code_bytes);
 
 /* Registers unwind info for [start, start+len) with libunwind.  Returns
  * 0; CG_EFULL when the table is full; CG_EINVAL for an empty region or a

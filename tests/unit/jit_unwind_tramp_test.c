@@ -83,17 +83,22 @@ static void stub_is_recognised_with_and_without_endbr64(void **state)
     assert_false(cg_tramp_layout_recognise(stub, sizeof(stub) - 1, &l));
 }
 
-static void region_must_hold_two_copies(void **state)
+static void region_stride_is_found_back_to_back_or_padded(void **state)
 {
     (void)state;
-    struct cg_tramp_layout l;
-    assert_true(cg_tramp_layout_recognise(stub, sizeof(stub), &l));
-    uint8_t buf[32] = {0};
+    uint8_t buf[64] = {0};
     memcpy(buf, stub, sizeof(stub));
-    assert_false(cg_tramp_region_matches(buf, sizeof(buf), stub, &l));
+    assert_int_equal(cg_tramp_region_stride(buf, sizeof(buf), stub, sizeof(stub)), 0);
     memcpy(buf + sizeof(stub), stub, sizeof(stub));
-    assert_true(cg_tramp_region_matches(buf, sizeof(buf), stub, &l));
-    assert_false(cg_tramp_region_matches(buf, sizeof(stub) * 2 - 1, stub, &l));
+    assert_int_equal(cg_tramp_region_stride(buf, sizeof(buf), stub, sizeof(stub)), 11);
+    assert_int_equal(cg_tramp_region_stride(buf, sizeof(stub) * 2 - 1, stub, sizeof(stub)), 0);
+    /* CPython 3.13: each copy padded to 16 bytes. */
+    uint8_t padded[64] = {0};
+    memcpy(padded, stub, sizeof(stub));
+    memcpy(padded + 16, stub, sizeof(stub));
+    assert_int_equal(cg_tramp_region_stride(padded, sizeof(padded), stub, sizeof(stub)), 16);
+    padded[0] = 0x90;
+    assert_int_equal(cg_tramp_region_stride(padded, sizeof(padded), stub, sizeof(stub)), 0);
 }
 
 static void backtrace_walks_through_a_registered_stub(void **state)
@@ -117,6 +122,29 @@ static void backtrace_walks_through_a_registered_stub(void **state)
     size_t n = cg_jit_unwind_regions();
     assert_int_equal(cg_jit_unwind_register((uintptr_t)region, 65536, &l), 0);
     assert_int_equal(cg_jit_unwind_regions(), n);
+}
+
+static void backtrace_walks_through_padded_copies(void **state)
+{
+    (void)state;
+    size_t len = 65536;
+    uint8_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(mem != MAP_FAILED);
+    for (size_t i = 0; i < 20; i++)
+        memcpy(mem + i * 16, stub, sizeof(stub));
+    assert_int_equal(mprotect(mem, len, PROT_READ | PROT_EXEC), 0);
+    struct cg_tramp_layout l;
+    assert_true(cg_tramp_layout_recognise(stub, sizeof(stub), &l));
+    l.copy_bytes = cg_tramp_region_stride(mem, len, stub, sizeof(stub));
+    assert_int_equal(l.copy_bytes, 16);
+    assert_int_equal(cg_jit_unwind_register((uintptr_t)mem, len, &l), 0);
+    assert_int_equal(call_through((tramp_fn)(void *)(mem + 5 * 16)), 42);
+    int in_stub = frame_in((uintptr_t)mem, (uintptr_t)mem + len);
+    assert_true(in_stub > 0);
+    uintptr_t next = (uintptr_t)g_pcs[in_stub + 1];
+    assert_true(next > (uintptr_t)call_through && next < (uintptr_t)call_through + 256);
+    assert_true(cg_jit_unwind_leaf_unsafe_sigsafe((uintptr_t)mem + 5 * 16 + 12)); /* padding */
+    assert_false(cg_jit_unwind_leaf_unsafe_sigsafe((uintptr_t)mem + 5 * 16 + 6));
 }
 
 static void stub_edges_are_unsafe_leaves(void **state)
@@ -155,8 +183,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stub_is_recognised_with_and_without_endbr64),
-        cmocka_unit_test(region_must_hold_two_copies),
+        cmocka_unit_test(region_stride_is_found_back_to_back_or_padded),
         cmocka_unit_test(backtrace_walks_through_a_registered_stub),
+        cmocka_unit_test(backtrace_walks_through_padded_copies),
         cmocka_unit_test(stub_edges_are_unsafe_leaves),
         cmocka_unit_test(bad_layouts_and_a_full_table_are_refused),
     };
