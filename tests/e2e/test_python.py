@@ -180,6 +180,34 @@ class Interpreter(unittest.TestCase):
                 self.assertLessEqual(len(P.documents(out)), 1)
 
 
+@unittest.skipUnless(ANY_NEW, "no CPython 3.12 or newer in ~/.pyenv/versions or on PATH")
+class Upload(unittest.TestCase):
+    def test_the_python_profile_reaches_the_central_group(self):
+        from emulator import CENTRAL_ACCOUNT, GROUP, Emulator
+        emu = Emulator().start()
+        self.addCleanup(emu.stop)
+        emu.set_group_configuration(GROUP, agentParameters={
+            "MinimumTimeForReportingInMilliseconds": "0",
+            "SamplingIntervalInMilliseconds": "100", "MaxStackDepth": "1000"})
+        out = tempfile.mkdtemp(prefix="cgagent-py-upload-")
+        self.addCleanup(shutil.rmtree, out, True)
+        env = emu.env_for("user", LD_PRELOAD=P.LIB, CGAGENT_OUTPUT=out)
+        plain = P.run([ANY_NEW, script("ka.py"), "0.5"], P.clean_env())
+        r = P.run(env=env, argv=[ANY_NEW, script("ka.py"), "0.5"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, plain.stdout)
+        posts = [p for p in emu.profiles(GROUP) if p.accepted and not p.duplicate]
+        self.assertTrue(posts, "nothing was posted")
+        names = set()
+        for post in posts:
+            self.assertTrue(post.valid, post.problems)
+            self.assertEqual(post.account, CENTRAL_ACCOUNT)
+            for frames, _ in P.stacks(post.document, "RUNNABLE"):
+                names.update(frames)
+        self.assertIn("ka:heavy", names)
+        self.assertIn("ka:Worker:light", names)
+
+
 @unittest.skipUnless(PY311, "no CPython 3.11 in ~/.pyenv/versions or on PATH")
 class Python311(unittest.TestCase):
     def test_native_frames_only_said_once_at_info_level(self):
