@@ -110,13 +110,7 @@ static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
 void cg_handler_init_loader_range(void)
 {
     dl_iterate_phdr(find_loader, NULL);
-    void *fn = dlsym(RTLD_DEFAULT, "__tls_get_addr");
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (fn && dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size) {
-        g_tls_get_addr_start = (uintptr_t)fn;
-        g_tls_get_addr_end = (uintptr_t)fn + sym->st_size;
-    }
+    cg_preload_symbol_range(NULL, "__tls_get_addr", &g_tls_get_addr_start, &g_tls_get_addr_end);
 }
 
 void cg_handler_init_unblock_ranges(void)
@@ -130,22 +124,10 @@ void cg_handler_init_unblock_ranges(void)
         "epoll_pwait2",    "syscall",
     };
     _Static_assert(sizeof(names) / sizeof(names[0]) <= CG_UNBLOCK_RANGES, "room for each name");
-    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-    if (!libc)
-        return;
     size_t n = 0;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        void *fn = dlsym(libc, names[i]);
-        Dl_info info;
-        const ElfW(Sym) *sym = NULL;
-        if (!fn || !dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
-            sym->st_size == 0)
-            continue;
-        g_unblock[n].start = (uintptr_t)fn;
-        g_unblock[n].end = (uintptr_t)fn + sym->st_size;
-        n++;
-    }
-    dlclose(libc);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (cg_preload_symbol_range("libc.so.6", names[i], &g_unblock[n].start, &g_unblock[n].end))
+            n++;
 }
 
 static bool pc_unblocks_sigprof_sigsafe(uintptr_t pc)

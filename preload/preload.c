@@ -31,7 +31,9 @@
 #include "core/sample/threads.h"
 #include "core/symbols/elf_symtab.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +149,25 @@ static void fork_child(void)
         }
     }
     pthread_sigmask(SIG_SETMASK, &tls_fork_mask, NULL);
+}
+
+bool cg_preload_symbol_range(const char *lib, const char *name, uintptr_t *start,
+                             uintptr_t *end)
+{
+    void *handle = lib ? dlopen(lib, RTLD_LAZY | RTLD_NOLOAD) : RTLD_DEFAULT;
+    if (!handle)
+        return false;
+    void *fn = dlsym(handle, name);
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    bool ok = fn && dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size;
+    if (ok) {
+        *start = (uintptr_t)fn;
+        *end = (uintptr_t)fn + sym->st_size;
+    }
+    if (lib)
+        dlclose(handle);
+    return ok;
 }
 
 static const char *base_name(const char *path)

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/time.h>
 
 struct cg_agent;
@@ -68,6 +69,12 @@ void cg_handler_init_loader_range(void);
 void cg_handler_init_unblock_ranges(void);
 
 /* ---- preload.c ---- */
+
+/* [*start, *end) of the function `name` as the dynamic symbol table of
+ * the loaded library `lib` (NULL: any loaded object) gives it.  Returns
+ * false when it is not found or has no size.  Not for the handler. */
+bool cg_preload_symbol_range(const char *lib, const char *name, uintptr_t *start,
+                             uintptr_t *end);
 
 /* Registers the calling (new) thread with the agent; called by the
  * pthread_create trampoline. */
