@@ -200,8 +200,9 @@ static void put_module(const struct cg_python_roots *roots, const char *file, si
     }
     size_t start = root_len(roots, file, len);
     if (!start) { /* under no root: the base name */
-        const char *slash = memrchr(file, '/', len);
-        start = slash ? (size_t)(slash - file) + 1 : 0;
+        for (size_t i = 0; i < len; i++)
+            if (file[i] == '/')
+                start = i + 1;
     }
     size_t end = len;
     const char *last_slash = memrchr(file + start, '/', len - start);
@@ -222,6 +223,8 @@ int cg_python_frame_name(const struct cg_python_roots *roots, const char *perf_n
         return -1;
     const char *qual = perf_name + 4;
     const char *colon = strchr(qual, ':');
+    if (!colon) /* not after cg_python_is_perf_name; said for the compiler */
+        return -1;
     size_t qlen = (size_t)(colon - qual);
     *file = colon + 1;
     *file_len = strlen(colon + 1);
