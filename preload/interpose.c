@@ -32,15 +32,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Exported wrappers can run before any sanitizer runtime is initialised
- * (TSan's own start-up calls sigaction), so `make check` builds must not
- * instrument them. */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define CG_NO_SANITIZE __attribute__((no_sanitize("thread", "address", "undefined")))
-#else
-#define CG_NO_SANITIZE
-#endif
-#define CG_EXPORT __attribute__((visibility("default"))) CG_NO_SANITIZE
 
 struct cg_real_fns cg_real;
 

@@ -32,6 +32,16 @@ struct cg_threads;
 
 #define CG_PROFILE_SIGNAL SIGPROF
 
+/* Exported wrappers can run before any sanitizer runtime is initialised
+ * (TSan's own start-up calls sigaction), so `make check` builds must not
+ * instrument them. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define CG_NO_SANITIZE __attribute__((no_sanitize("thread", "address", "undefined")))
+#else
+#define CG_NO_SANITIZE
+#endif
+#define CG_EXPORT __attribute__((visibility("default"))) CG_NO_SANITIZE
+
 /* The real libc functions behind our wrappers (dlsym RTLD_NEXT), passed
  * down to core/ by pointer (core/base/real_fns.h). */
 extern struct cg_real_fns cg_real;

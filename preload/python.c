@@ -41,12 +41,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define CG_NO_SANITIZE __attribute__((no_sanitize("thread", "address", "undefined")))
-#else
-#define CG_NO_SANITIZE
-#endif
-#define CG_EXPORT __attribute__((visibility("default"))) CG_NO_SANITIZE
 
 extern char **environ;
 

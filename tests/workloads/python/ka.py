@@ -13,7 +13,7 @@ HEAVY_S = 0.6
 LIGHT_S = 0.2
 
 
-def heavy(seconds):
+def burn(seconds):
     end = time.thread_time() + seconds
     x = 0
     while time.thread_time() < end:
@@ -22,14 +22,13 @@ def heavy(seconds):
     return x
 
 
+def heavy(seconds):
+    return burn(seconds)
+
+
 class Worker:
     def light(self, seconds):
-        end = time.thread_time() + seconds
-        x = 0
-        while time.thread_time() < end:
-            for i in range(500):
-                x += i * i
-        return x
+        return burn(seconds)
 
 
 def main():
