@@ -18,7 +18,12 @@
  * Why samples inside ld.so are not unwound: a cold unwind calls
  * dl_iterate_phdr, whose lock is recursive; a thread interrupted while
  * the loader updates its object list would walk a half-updated list.
- * Such samples keep the interrupted PC only (flag UNWIND_FAILED).
+ * Such samples keep the interrupted PC only (flag UNWIND_FAILED).  The
+ * exception is __tls_get_addr's fast path, which changes no list and
+ * holds no lock: code in shared libraries that reads thread-locals
+ * (CPython's libpython, on every call) spends up to a tenth of its time
+ * there, and those samples keep their stacks.  Its slow path
+ * (__tls_get_addr_slow, a separate function) is not exempt.
  *
  * Why merged expiries are usually charged to the sample: the kernel
  * notices a CPU timer's expiry only at a tick when the thread is on the
@@ -44,6 +49,7 @@
 
 #include "core/runtime/jvm.h"
 #include "core/sample/count_key.h"
+#include "core/sample/jit_unwind.h"
 #include "core/sample/ring.h"
 #include "core/sample/threads.h"
 #include "core/symbols/dynsym.h"
@@ -73,6 +79,9 @@ static __thread int tls_in_handler TLS_IE; /* re-entry guard */
 
 /* [start, end) of ld.so's executable segment; 0,0 when unknown. */
 static uintptr_t g_loader_start, g_loader_end;
+/* [start, end) of ld.so's __tls_get_addr: unwound all the same (see the
+ * DESIGN note); 0,0 when unknown. */
+static uintptr_t g_tls_get_addr_start, g_tls_get_addr_end;
 
 /* [start, end) of libc's functions that can unblock SIGPROF and so
  * deliver expiries merged while it was blocked; empty slots are 0,0.
@@ -111,6 +120,12 @@ static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
 void cg_handler_init_loader_range(void)
 {
     dl_iterate_phdr(find_loader, NULL);
+    static const char *const tls[] = {"__tls_get_addr"};
+    struct cg_code_range r;
+    if (cg_dynsym_ranges("/ld-linux", tls, 1, &r, 1) == 1) {
+        g_tls_get_addr_start = r.start;
+        g_tls_get_addr_end = r.end;
+    }
 }
 
 void cg_handler_init_unblock_ranges(void)
@@ -151,7 +166,12 @@ static uintptr_t interrupted_pc_sigsafe(const void *ucontext)
  * number of frames kept. */
 static size_t unwind_sigsafe(struct cg_sample_rec *rec, uintptr_t pc, unsigned *flags)
 {
-    if (pc >= g_loader_start && pc < g_loader_end) {
+    /* ld.so: see the DESIGN note.  A generated trampoline's first or last
+     * instruction: its registered unwind rule does not hold there
+     * (core/sample/jit_unwind.h). */
+    bool in_loader = pc >= g_loader_start && pc < g_loader_end &&
+                     !(pc >= g_tls_get_addr_start && pc < g_tls_get_addr_end);
+    if (in_loader || cg_jit_unwind_leaf_unsafe_sigsafe(pc)) {
         rec->pcs[0] = pc;
         *flags |= CG_REC_UNWIND_FAILED;
         return 1;

@@ -20,7 +20,8 @@
  * would make every plugin load look like it came from libcgagent.so.
  * Library loads are noticed through dl_iterate_phdr's dlpi_adds/subs.
  *
- * Exports: these six names, and nothing else (libcgagent.map).  The
+ * Exports: these six names and python.c's getenv and mprotect, nothing
+ * else (libcgagent.map).  The
  * version script is anonymous: a named version would stop the loader from
  * binding programs' versioned references (pthread_create@GLIBC_2.34) to us.
  */
@@ -34,15 +35,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Exported wrappers can run before any sanitizer runtime is initialised
- * (TSan's own start-up calls sigaction), so `make check` builds must not
- * instrument them. */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define CG_NO_SANITIZE __attribute__((no_sanitize("thread", "address", "undefined")))
-#else
-#define CG_NO_SANITIZE
-#endif
-#define CG_EXPORT __attribute__((visibility("default"))) CG_NO_SANITIZE
 
 struct cg_real_fns cg_real;
 

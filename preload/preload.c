@@ -36,7 +36,9 @@
 #include "core/sample/threads.h"
 #include "core/symbols/elf_symtab.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +275,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         goto out;
     }
     cg_exit_signals_install();
+    cg_python_setup();
     CG_INFO("profiling %s: cpu_hz=%u, output %s", g_cfg.program_name ? g_cfg.program_name : "?",
             g_cfg.cpu_hz, g_cfg.output_dir ? g_cfg.output_dir : "(none)");
 out:
@@ -283,6 +286,8 @@ void cg_preload_before_exit_sigsafe(void)
 {
     int saved_errno = errno;
     cg_agent_exit_flush_sigsafe(atomic_load(&cg_preload_agent), EXIT_FLUSH_TIMEOUT_MS);
+    /* After the last report, which names Python frames from the map. */
+    cg_python_at_exit_sigsafe();
     errno = saved_errno;
 }
 
@@ -295,5 +300,6 @@ __attribute__((destructor)) static void cgagent_fini(void)
          * signal may still look at the registry. */
         cg_agent_stop(agent, EXIT_FLUSH_TIMEOUT_MS);
     }
+    cg_python_at_exit_sigsafe();
     errno = saved_errno;
 }

@@ -3,7 +3,8 @@
  *
  * preload.c owns the process's agent (constructor, destructor, fork);
  * handler.c owns the SIGPROF handler and its thread-local state;
- * interpose.c owns the wrappers of libc entry points;
+ * interpose.c owns the wrappers of libc entry points; python.c the
+ * CPython hooks (getenv, mprotect, the perf map at exit);
  * exit_signals.c owns the SIGTERM/SIGINT/SIGHUP handler the agent installs
  * for signals the program leaves at their default action.
  *
@@ -25,6 +26,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/time.h>
 
 struct cg_agent;
@@ -32,6 +34,16 @@ struct cg_thread_slot;
 struct cg_threads;
 
 #define CG_PROFILE_SIGNAL SIGPROF
+
+/* Exported wrappers can run before any sanitizer runtime is initialised
+ * (TSan's own start-up calls sigaction), so `make check` builds must not
+ * instrument them. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define CG_NO_SANITIZE __attribute__((no_sanitize("thread", "address", "undefined")))
+#else
+#define CG_NO_SANITIZE
+#endif
+#define CG_EXPORT __attribute__((visibility("default"))) CG_NO_SANITIZE
 
 /* The real libc functions behind our wrappers (dlsym RTLD_NEXT), passed
  * down to core/ by pointer (core/base/real_fns.h). */
@@ -98,5 +110,16 @@ void cg_preload_app_took_signal(const char *what);
 /* True while our own constructor installs the handler, so the sigaction
  * wrapper lets that call through. */
 bool cg_preload_is_our_handler(const struct sigaction *act);
+
+/* ---- python.c ---- */
+
+/* When the process is CPython >= 3.12: turn the perf trampoline on and
+ * learn its stub (see python.c); on 3.11 and older, one info line.  Call
+ * from the constructor once the agent runs. */
+void cg_python_setup(void);
+
+/* Removes /tmp/perf-PID.map when we had the interpreter write it.
+ * Async-signal-safe (unlink). */
+void cg_python_at_exit_sigsafe(void);
 
 #endif

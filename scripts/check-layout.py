@@ -30,7 +30,9 @@
 With --build DIR, link edges are checked too: each undefined symbol of an
 object in DIR/obj/ is looked up among the symbols the other objects
 define, so a call that reaches up by name (say, to a function preload/
-defines) fails even without an #include.
+defines) fails even without an #include.  The libc names preload/
+interposes (the global: list of preload/libcgagent.map, getenv among them)
+count as libc's: calling getenv is not a call up into preload/.
 
 Prints one line per problem and exits 1 if there is any; else one line
 saying what was checked and exits 0.  Python 3 standard library; `nm` for
@@ -179,6 +181,17 @@ def nm_symbols(objects):
     return out
 
 
+def exported_names(root):
+    """The names preload/libcgagent.map exports (its global: list)."""
+    try:
+        text = open(os.path.join(root, "preload", "libcgagent.map")).read()
+    except OSError:
+        return set()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    m = re.search(r"global:(.*?)local:", text, flags=re.S)
+    return set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*;", m.group(1))) if m else set()
+
+
 def check_links(root, build, problems):
     objdir = os.path.join(build, "obj")
     objects, source = [], {}
@@ -193,10 +206,14 @@ def check_links(root, build, problems):
                 objects.append(obj)
                 source[obj] = src
     syms = nm_symbols(sorted(objects))
+    # libc's entry points that preload/ interposes (getenv, pthread_create,
+    # ...) are libc's names: a call to one is a call to libc, not upward.
+    interposed = exported_names(root)
     definer = {}
     for obj, (defined, _) in syms.items():
         for s in defined:
-            definer.setdefault(s, source[obj])
+            if s not in interposed:
+                definer.setdefault(s, source[obj])
     edges = 0
     for obj in sorted(syms):
         src = source[obj]

@@ -22,7 +22,10 @@
  * previous one is freed.  A JIT name thus lives until at least the second
  * call after it was handed out, and JIT names hold at most about twice
  * the budget plus one period's names.  ELF names are bounded by the
- * symbols of the loaded objects and stay interned.  What it won't do: run
+ * symbols of the loaded objects and stay interned.  CPython's names
+ * ("py::qualname:file") become CodeGuru's Python frames
+ * (core/symbols/python_names.h) with the file the map gives, kept in the
+ * JIT-name generations like any JIT name.  What it won't do: run
  * in a signal handler or read DWARF line tables.
  */
 #include "core/symbols/symbolizer.h"
@@ -33,6 +36,7 @@
 #include "core/symbols/demangle.h"
 #include "core/symbols/elf_symtab.h"
 #include "core/symbols/perfmap.h"
+#include "core/symbols/python_names.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -76,6 +80,7 @@ struct cg_symbolizer {
      * when [0] is retired); either may be NULL. */
     struct cg_strpool *jit_names[2];
     size_t jit_name_budget;  /* bytes of [0] before a generation retires it */
+    struct cg_python_roots *py_roots; /* made on the first CPython name */
     char *debug_root;
     uint64_t last_auto_refresh_ns;
 };
@@ -258,6 +263,7 @@ void cg_symbolizer_free(struct cg_symbolizer *s)
     cg_perfmap_free(s->jit);
     cg_strpool_free(s->jit_names[0]);
     cg_strpool_free(s->jit_names[1]);
+    cg_python_roots_free(s->py_roots);
     cg_strpool_free(s->strs);
     free(s->debug_root);
     free(s);
@@ -317,6 +323,36 @@ static void load_symbols(struct cg_symbolizer *s, struct module *m)
         CG_DEBUG("no symbols for %s", m->path);
 }
 
+/* A CPython perf-map name as CodeGuru's Python agent names frames, with
+ * the code's file.  Returns 1 (not cached, as for any JIT code). */
+/* A copy of a JIT name in the current generation's pool (see DESIGN). */
+static const char *jit_intern(struct cg_symbolizer *s, const char *name)
+{
+    if (!s->jit_names[0])
+        s->jit_names[0] = cg_strpool_new();
+    return s->jit_names[0] ? cg_strpool_intern(s->jit_names[0], name) : NULL;
+}
+
+static int python_frame(struct cg_symbolizer *s, const char *perf_name, struct cg_symbol *out)
+{
+    if (!s->py_roots)
+        s->py_roots = cg_python_roots_of_process();
+    char name[4096], file[PATH_MAX];
+    const char *f;
+    size_t flen;
+    if (cg_python_frame_name(s->py_roots, perf_name, name, sizeof(name), &f, &flen) != 0)
+        return CG_EINVAL; /* checked by the caller: cannot happen */
+    snprintf(file, sizeof(file), "%.*s", (int)flen, f);
+    out->name = jit_intern(s, name);
+    out->file = flen ? jit_intern(s, file) : s->jit_file;
+    if (!out->name || !out->file) {
+        out->name = "[unknown]";
+        out->file = NULL;
+        return CG_ENOMEM;
+    }
+    return 1;
+}
+
 static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 {
     struct module *m = find_module(s, pc);
@@ -337,12 +373,11 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
         if (!s->jit_file)
             s->jit_file = intern(s, "[jit]");
         const char *jit = s->jit ? cg_perfmap_lookup(s->jit, pc) : NULL;
+        if (jit && cg_python_is_perf_name(jit))
+            return python_frame(s, jit, out);
         /* The map's names live until its next lookup: keep a copy, in
          * this generation's pool. */
-        if (jit && !s->jit_names[0])
-            s->jit_names[0] = cg_strpool_new();
-        const char *name =
-            jit && s->jit_file && s->jit_names[0] ? cg_strpool_intern(s->jit_names[0], jit) : NULL;
+        const char *name = jit && s->jit_file ? jit_intern(s, jit) : NULL;
         out->name = name ? name : "[unknown]";
         out->file = name ? s->jit_file : NULL;
         return 1;

@@ -13,8 +13,11 @@
  *   - compiler clone suffixes (.constprop.N, .isra.N, .part.N, .cold,
  *     .lto_priv.N, .llvm.N) are cut, so clones count as their function;
  *   - a PC in no module: the name /tmp/perf-PID.map gives it (JIT code of
- *     Node, CPython 3.12+, JVM agents; core/symbols/perfmap.h), with no file;
- *     else "[unknown]" with no file.
+ *     Node, CPython 3.12+, JVM agents; core/symbols/perfmap.h) with the
+ *     file "[jit]"; CPython's "py::qualname:file" names as CodeGuru's
+ *     Python agent writes frames ("module:Class:function",
+ *     core/symbols/python_names.h) with their file; else "[unknown]" with
+ *     no file.
  * Files are full paths; the main program's is /proc/self/exe's target,
  * the vDSO's is "[vdso]".
  *

@@ -30,6 +30,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import python_bench  # noqa: E402
 import redis_bench  # noqa: E402
 import runs  # noqa: E402
 from stats import fmt_ratio, median_ci  # noqa: E402
@@ -113,6 +114,9 @@ def main():
         print("== 1. One profiling signal: bare delivery vs the agent's handler")
         results["handler"] = handler_costs(build, 3 if args.quick else 7,
                                            100 if args.quick else 300)
+
+        print("== 1b. Inside the handler: CPython vs a C program of about the same depth")
+        python_bench.python_vs_c(build)
 
         print("== 2. Whole-process CPU time at 100 Hz (median ratio [95% CI])")
         known = os.path.join(build, "workloads", "known_answer")
