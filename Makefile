@@ -210,7 +210,7 @@ FUZZ_CC ?= clang
 FUZZ_DIR := build/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DCGAGENT_VERSION='"$(VERSION)"' -I. \
-               $(PKG_CFLAGS) -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
+               $(JNI_CFLAGS) $(PKG_CFLAGS) -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
 FUZZ_CORE_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 
