@@ -8,11 +8,12 @@ order.  The request loop is bounded by -n; everything stays on 127.0.0.1.
 """
 import csv
 import io
-import random
 import shutil
 import socket
 import subprocess
 import time
+
+import runs
 
 SERVER = shutil.which("redis-server")
 CLIENT = shutil.which("redis-benchmark")
@@ -64,11 +65,4 @@ def one(env, requests, clients=20):
 
 
 def interleaved(profs, names, rounds, requests, seed=2):
-    rnd = random.Random(seed)
-    out = {n: [] for n in names + ["none (A/A)"]}
-    for _ in range(rounds):
-        order = names + ["none (A/A)"]
-        rnd.shuffle(order)
-        for n in order:
-            out[n].append(one(profs.env("none" if n == "none (A/A)" else n), requests))
-    return out
+    return runs.interleave(lambda env: one(env, requests), profs, names, rounds, seed)

@@ -72,8 +72,8 @@ def run_measured(argv, env, stdin=None):
     return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss
 
 
-def interleaved(argv, profs, names, rounds, seed=1):
-    """{name: [(cpu, wall, rss), ...]} with every round running each name
+def interleave(measure, profs, names, rounds, seed=1):
+    """{name: [measure(env), ...]} with every round measuring each name
     once in a shuffled order, plus an "A/A" second plain run per round."""
     rnd = random.Random(seed)
     out = {n: [] for n in names + ["none (A/A)"]}
@@ -81,6 +81,10 @@ def interleaved(argv, profs, names, rounds, seed=1):
         order = names + ["none (A/A)"]
         rnd.shuffle(order)
         for n in order:
-            env = profs.env("none" if n == "none (A/A)" else n)
-            out[n].append(run_measured(argv, env))
+            out[n].append(measure(profs.env("none" if n == "none (A/A)" else n)))
     return out
+
+
+def interleaved(argv, profs, names, rounds, seed=1):
+    """{name: [(cpu, wall, rss), ...]} of argv, as interleave() runs it."""
+    return interleave(lambda env: run_measured(argv, env), profs, names, rounds, seed)
