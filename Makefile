@@ -11,6 +11,8 @@
 #   make bench      cost against gperftools and no profiler (BENCH_ARGS=--quick)
 #   make demo       profile a bundled workload and xz, print the reports
 #   make install    PREFIX=/usr/local DESTDIR= (library, command, man pages)
+#   make lambda-layer  build/cgagent-lambda-layer.zip, the AWS Lambda layer
+#                   (docs/lambda.md)
 #
 # Layout of the build: every room's .c files are found by wildcard, so a
 # new file needs no Makefile edit.  The rooms below the entry points
@@ -92,7 +94,7 @@ CLI := $(BUILD)/cgagent
 CORE_A := $(BUILD)/libcgcore.a
 
 .PHONY: all deps test test-unit test-e2e test-emulator check check-layout lint-handler \
-        fuzz fuzz-bins stress bench demo install uninstall clean workloads unit-bins
+        fuzz fuzz-bins stress bench demo install lambda-layer uninstall clean workloads unit-bins
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(CLI)
@@ -251,6 +253,11 @@ bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/calltree_bench
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all workloads
 	$(Q)sh scripts/demo.sh $(BUILD)
+
+# The Lambda layer: the wrapper, the agent and its non-glibc libraries, the
+# command (scripts/lambda-layer.py; docs/lambda.md).
+lambda-layer: all
+	$(Q)$(PYTHON) scripts/lambda-layer.py --build $(BUILD) --output $(BUILD)/cgagent-lambda-layer.zip
 
 MANDIR ?= $(PREFIX)/share/man
 

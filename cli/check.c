@@ -183,12 +183,15 @@ static int configure_agent(struct out *o, const struct cg_config *cfg, const cha
     enum cg_codeguru_failure f = cg_codeguru_configure_agent(
         cg, fleet, fleet, cg_aws_monotonic_ms() + 30000, &ac, err, err_size);
     if (f == CG_CG_OK) {
-        o->section = o->root ? "configure_agent" : NULL;
-        field(o, "should_profile", "configure agent:", "shouldProfile=%s periodInSeconds=%lld",
-              ac.should_profile ? "true" : "false", (long long)ac.period_s);
-        if (o->root)
-            field(o, "period_s", "", "%lld", (long long)ac.period_s);
-        o->section = NULL;
+        if (o->root) {
+            /* Scripts get typed values: a boolean and a number. */
+            json_object_set_new(o->root, "configure_agent",
+                                json_pack("{s:b, s:I}", "should_profile", (int)ac.should_profile,
+                                          "period_s", (json_int_t)ac.period_s));
+        } else {
+            field(o, "should_profile", "configure agent:", "shouldProfile=%s periodInSeconds=%lld",
+                  ac.should_profile ? "true" : "false", (long long)ac.period_s);
+        }
     }
     cg_codeguru_free(cg);
     return f == CG_CG_OK ? 0 : -1;

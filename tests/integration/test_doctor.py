@@ -147,8 +147,7 @@ class Report(unittest.TestCase):
                           "env": "CGAGENT_EXTERNAL_ID"})
         self.assertTrue(doc["credentials"]["assumed_role"].startswith(
             "arn:aws:sts::%s:assumed-role/with-xid/" % CENTRAL_ACCOUNT))
-        self.assertEqual(doc["configure_agent"]["should_profile"], "shouldProfile=true "
-                         "periodInSeconds=300")
+        self.assertEqual(doc["configure_agent"], {"should_profile": True, "period_s": 300})
         self.assertNotIn("secret-ish-id", proc.stdout + proc.stderr)
         self.assertNotIn(WORKLOAD_SECRET_ACCESS_KEY, proc.stdout + proc.stderr)
 
