@@ -60,7 +60,7 @@ class MemoryLimit(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.out, True)
 
     def test_stops_once_at_the_limit_and_keeps_what_it_had(self):
-        env = profiles.clean_env(LD_PRELOAD=profiles.LIB, CGAGENT_OUTPUT=self.out,
+        env = profiles.clean_env(LD_PRELOAD=profiles.PRELOAD, CGAGENT_OUTPUT=self.out,
                                  CGAGENT_CPU_HZ="250", CGAGENT_MEMORY_LIMIT_MB=str(LIMIT_MB),
                                  AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="1000")
         proc = subprocess.Popen([WORKLOAD, "paths", str(THREADS), str(DEPTH)], env=env,

@@ -25,7 +25,7 @@ class OwnSymbols(unittest.TestCase):
     def test_agent_calls_never_bind_to_the_programs_copies(self):
         with Emulator() as emu:
             emu.set_group_configuration(GROUP, agentParameters=dict(FAST))
-            env = emu.env_for("user", LD_PRELOAD=profiles.LIB,
+            env = emu.env_for("user", LD_PRELOAD=profiles.PRELOAD,
                               AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="1000")
             proc = profiles.run([WORKLOAD, "1.0"], env)
             self.assertEqual(proc.returncode, 0, proc.stderr.decode())

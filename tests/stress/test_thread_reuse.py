@@ -43,7 +43,7 @@ class ThreadIdReuse(unittest.TestCase):
         # Only the workload is preloaded: unshare(CLONE_NEWUSER) refuses a
         # multithreaded caller, and the agent's thread would make unshare one.
         proc = subprocess.run(["unshare", "-Urpf", "--mount-proc", "env",
-                               "LD_PRELOAD=" + profiles.LIB, WORKLOAD, str(ROUNDS), "0.3"],
+                               "LD_PRELOAD=" + profiles.PRELOAD, WORKLOAD, str(ROUNDS), "0.3"],
                               env=env, capture_output=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stderr.decode())
         self.assertEqual(proc.stdout.decode(),
