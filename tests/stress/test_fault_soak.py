@@ -64,9 +64,11 @@ def configure_fault(kind, **kw):
 
 
 def clock_skew(emu):
-    # The service's clock 20 minutes off in one direction, then (in the
-    # next round) back: each time the agent corrects from the Date header.
-    emu.clock.offset_s = 0 if emu.clock.offset_s else 1200
+    # The service's clock jumps 20 minutes ahead of the agent's corrected
+    # one; the agent corrects from the Date header.  Always forward (as
+    # clock.advance is): a jump back would keep the next round's session
+    # from expiring.
+    emu.clock.offset_s += 1200
 
 
 def black_hole(emu):
