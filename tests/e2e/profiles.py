@@ -14,6 +14,12 @@ BUILD = os.environ.get("CGAGENT_BUILD", os.path.join(ROOT, "build"))
 LIB = os.path.join(BUILD, "libcgagent.so")
 CLI = os.path.join(BUILD, "cgagent")
 WORKLOADS = os.path.join(BUILD, "workloads")
+# What LD_PRELOAD names: the library, behind the sanitizer runtime a
+# sanitizer build needs loaded first (`make stress-asan` sets
+# CGAGENT_PRELOAD_FIRST to libasan.so; read here, before clean_env drops
+# CGAGENT_ variables).
+PRELOAD_FIRST = os.environ.get("CGAGENT_PRELOAD_FIRST", "")
+PRELOAD = PRELOAD_FIRST + " " + LIB if PRELOAD_FIRST else LIB
 
 
 def clean_env(**extra):
@@ -35,7 +41,7 @@ def run(argv, env, timeout=120, stdin=None, cwd=None):
 
 
 def run_profiled(argv, outdir, timeout=120, stdin=None, cwd=None, **extra):
-    env = clean_env(LD_PRELOAD=LIB, CGAGENT_OUTPUT=outdir, **extra)
+    env = clean_env(LD_PRELOAD=PRELOAD, CGAGENT_OUTPUT=outdir, **extra)
     return run(argv, env, timeout=timeout, stdin=stdin, cwd=cwd)
 
 

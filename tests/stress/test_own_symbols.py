@@ -5,9 +5,9 @@ json_dumps, json_pack, mbedtls_md_hmac, … that return errors and count
 their calls, as a program that links those libraries statically (another
 version, patched) would.  The agent's own calls (ConfigureAgent's JSON,
 SigV4's HMACs) must not bind to them: the program sees no foreign call, and
-the profile reaches the service.  Before libcgagent.so carried its own
-hidden copies (static, --exclude-libs), the dynamic loader bound the
-agent's calls to the program's definitions.
+the profile reaches the service.  Today the dynamic loader binds the
+agent's calls to the program's definitions: docs/security.md, "Known
+limits", says which libraries are affected and the planned fix.
 """
 import os
 import unittest
@@ -25,7 +25,7 @@ class OwnSymbols(unittest.TestCase):
     def test_agent_calls_never_bind_to_the_programs_copies(self):
         with Emulator() as emu:
             emu.set_group_configuration(GROUP, agentParameters=dict(FAST))
-            env = emu.env_for("user", LD_PRELOAD=profiles.LIB,
+            env = emu.env_for("user", LD_PRELOAD=profiles.PRELOAD,
                               AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="1000")
             proc = profiles.run([WORKLOAD, "1.0"], env)
             self.assertEqual(proc.returncode, 0, proc.stderr.decode())
