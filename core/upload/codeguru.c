@@ -312,6 +312,18 @@ enum cg_codeguru_failure cg_codeguru_post_profile(struct cg_codeguru *c, const c
     struct cg_aws_result r;
     enum cg_codeguru_failure f = call(c, "PostAgentProfile", path, query, doc, len, deadline_ms,
                                       &r, err, err_size);
+    /* The service answers 204 No Content.  A 2xx with a body came from
+     * something else on the way (a proxy, a captive portal): whether the
+     * profile arrived is unknown, so the same bytes go again with the same
+     * token, which the service counts once. */
+    if (f == CG_CG_OK && r.status != 204 && r.body_len > 0) {
+        snprintf(err, err_size,
+                 "CodeGuru Profiler PostAgentProfile for group %s (region %s): HTTP %ld with a "
+                 "%zu-byte body is not the service's answer (204, empty); the profile is "
+                 "posted again",
+                 c->group, c->region, r.status, r.body_len);
+        f = CG_CG_UNCERTAIN;
+    }
     cg_aws_result_cleanup(&r);
     return f;
 }
