@@ -25,7 +25,7 @@ import unittest
 
 from e2e import profiles as P
 
-PROBE = os.path.join(P.WORKLOADS, "setuid_probe")
+PROBE_SRC = os.path.join(P.ROOT, "tests", "workloads", "setuid_probe.c")
 KNOWN = os.path.join(P.WORKLOADS, "known_answer")
 SETPRIV = shutil.which("setpriv")
 AS_NOBODY = [SETPRIV or "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
@@ -53,8 +53,18 @@ class PrivilegedPrograms(unittest.TestCase):
         self.open_dir = os.path.join(self.tmp, "open")
         os.mkdir(self.open_dir)
         os.chmod(self.open_dir, 0o1777)
+        # nobody must be able to reach the program and the library it links:
+        # the checkout may sit in a directory only root can enter (CI's
+        # scratch clone is 0700), so both are built here, with the library
+        # found by an absolute RUNPATH into this 0755 directory.
+        shutil.copy(P.LIB, os.path.join(self.tmp, "libcgagent.so"))
         self.setuid = os.path.join(self.tmp, "setuid_probe")
-        shutil.copy(PROBE, self.setuid)
+        subprocess.run([shutil.which("cc") or "cc", "-std=gnu11", "-O2", "-D_GNU_SOURCE",
+                        "-o", self.setuid, PROBE_SRC, "-Wl,--no-as-needed", "-L" + self.tmp,
+                        "-lcgagent", "-Wl,-rpath," + self.tmp], check=True,
+                       capture_output=True, timeout=120)
+        self.probe = os.path.join(self.tmp, "probe")  # the same program, not setuid
+        shutil.copy(self.setuid, self.probe)
         os.chown(self.setuid, 0, 0)
         os.chmod(self.setuid, 0o4755)
         self.secret_conf = os.path.join(self.root_only, "secret.conf")
@@ -99,19 +109,19 @@ class PrivilegedPrograms(unittest.TestCase):
         # bit, reads those variables (so their absence above means
         # something).  The bad value is logged on one line, escaped.
         out = os.path.join(self.open_dir, "out")
-        r = self.run_as_nobody([PROBE], CGAGENT_OUTPUT=out, CGAGENT_CPU_HZ=FORGED)
+        r = self.run_as_nobody([self.probe], CGAGENT_OUTPUT=out, CGAGENT_CPU_HZ=FORGED)
         self.assertEqual(r.stdout, b"setuid_probe: done\n")
         lines = r.stderr.decode().splitlines()
         self.assertEqual(len(lines), 1, lines)
         self.assertIn('CGAGENT_CPU_HZ="x\\nroot2::0:0:root:/root:/bin/sh"', lines[0])
-        r = self.run_as_nobody([PROBE, "0.3"], CGAGENT_OUTPUT=out)
+        r = self.run_as_nobody([self.probe, "0.3"], CGAGENT_OUTPUT=out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(P.documents(out)), 1)
 
     def test_non_root_user_with_capabilities_is_left_alone(self):
         caps = ["--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service"]
         out = os.path.join(self.open_dir, "out")
-        r = self.run_as_nobody([PROBE, "0.3"], caps, CGAGENT_OUTPUT=out, CGAGENT_LOG="debug",
+        r = self.run_as_nobody([self.probe, "0.3"], caps, CGAGENT_OUTPUT=out, CGAGENT_LOG="debug",
                                CGAGENT_LOG_FILE=os.path.join(self.open_dir, "log"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual((r.stdout, r.stderr), (b"setuid_probe: done\n", b""))
