@@ -172,6 +172,7 @@ void cg_agent_free(struct cg_agent *a)
     cg_symbolizer_free(a->symbolizer);
     cg_wall_free(a->wall);
     free(a->wall_scratch);
+    free(a->java_tids);
     cg_stackagg_free(a->stacks);
     if (!a->jvm_attached)
         cg_jvm_free(a->jvm); /* else the VM may still call back: leaked */

@@ -96,6 +96,9 @@ struct cg_agent {
     bool jvm_attached;            /* agent thread: last poll's answer */
     bool jvm_flush_requested;     /* guarded by wake_lock: VMDeath waits */
     uint64_t jvm_flush_done;      /* guarded by wake_lock: drains since */
+    pid_t *java_tids;             /* agent thread: tids the JVM sampled this wall tick, sorted */
+    size_t java_tids_n, java_tids_cap;
+    uint64_t jvm_failures_reported; /* agent thread: failed Java walks already in a report */
 
     /* CodeGuru Profiler delivery (NULL without a profiling group) */
     struct cg_uploader *uploader;

@@ -3,7 +3,9 @@
  * every ring's records into the raw-stack table; every wall interval it
  * takes wall-clock stacks of threads that are off the CPU; every second
  * it checks its limits and scans /proc/self/task; every reporting interval
- * it reports (agent_report.c).  All of that work (malloc, file I/O,
+ * it reports (agent_report.c).  At a wall tick in a JVM, Java threads
+ * that wait, sleep or block on a monitor come from JVMTI with their
+ * state (core/runtime/jvm.h); the /proc view takes the other threads.  All of that work (malloc, file I/O,
  * symbol tables) happens here, never in the handler and never on an
  * application thread.
  *
@@ -117,13 +119,45 @@ static void drain_all(struct cg_agent *a)
         a->threads_seen_max = n;
 }
 
+static int cmp_tid(const void *x, const void *y)
+{
+    pid_t p = *(const pid_t *)x, q = *(const pid_t *)y;
+    return p < q ? -1 : p > q;
+}
+
+/* True when this tick's JVMTI sample already counted the thread. */
+static bool is_java_sampled(const struct cg_agent *a, pid_t tid)
+{
+    return a->java_tids_n &&
+           bsearch(&tid, a->java_tids, a->java_tids_n, sizeof(tid), cmp_tid) != NULL;
+}
+
+/* A Java thread off the CPU with its JVM state (core/runtime/jvm.h). */
+static void java_wall_sample(void *ctx, pid_t tid, const uint64_t *words, size_t n,
+                             enum cg_count_key key)
+{
+    struct cg_agent *a = ctx;
+    if (a->java_tids_n == a->java_tids_cap) {
+        size_t cap = a->java_tids_cap ? a->java_tids_cap * 2 : 64;
+        pid_t *t = realloc(a->java_tids, cap * sizeof(*t));
+        if (!t)
+            return; /* not counted here: the native view counts it */
+        a->java_tids = t;
+        a->java_tids_cap = cap;
+    }
+    a->java_tids[a->java_tids_n++] = tid;
+    if (cg_stackagg_add(a->stacks, words, n, key, 0, 1) == 0)
+        a->samples_in_period++;
+}
+
 /* One wall-clock sample of a thread that is off the CPU (SPEC §4), without
  * signalling it: see core/sample/wall.h.  Threads on the CPU are the CPU timers'
  * business and are skipped. */
 static void wall_sample_slot(struct cg_thread_slot *s, void *ctx)
 {
     struct cg_agent *a = ctx;
-    if (atomic_load(&s->state) != CG_SLOT_ACTIVE || s->tid == cg_agent_tid(a))
+    if (atomic_load(&s->state) != CG_SLOT_ACTIVE || s->tid == cg_agent_tid(a) ||
+        is_java_sampled(a, s->tid))
         return;
     struct cg_wall_state st;
     if (cg_wall_read_state(s->tid, &st) != 0 || !st.in_syscall)
@@ -170,6 +204,11 @@ static void wall_tick(struct cg_agent *a)
             return;
         }
     }
+    /* Java threads first: those the JVM reports with a state are skipped
+     * by the native view below, so no thread is counted twice. */
+    a->java_tids_n = 0;
+    if (a->jvm_attached && cg_jvm_wall_sample(a->jvm, a->max_stack_depth, java_wall_sample, a) > 0)
+        qsort(a->java_tids, a->java_tids_n, sizeof(*a->java_tids), cmp_tid);
     cg_threads_for_each(a->threads, wall_sample_slot, a);
 }
 

@@ -88,6 +88,18 @@ static void add_stack(const struct cg_stack_view *st, void *ctx)
         b->err = rc;
 }
 
+/* Failed Java stack walks (every reason) since the last report. */
+static uint64_t java_walk_failures(struct cg_agent *a)
+{
+    uint64_t by_reason[CG_JVM_REASONS], total = 0;
+    cg_jvm_walk_failures(by_reason);
+    for (int i = 1; i < CG_JVM_REASONS; i++) /* 0: no Java frame, no failure */
+        total += by_reason[i];
+    uint64_t fresh = total - a->jvm_failures_reported;
+    a->jvm_failures_reported = total;
+    return fresh;
+}
+
 void cg_agent_report(struct cg_agent *a, bool final)
 {
     uint64_t now_ms = cg_clock_epoch_ms();
@@ -120,9 +132,21 @@ void cg_agent_report(struct cg_agent *a, bool final)
         goto done;
     }
     uint64_t end_ms = a->last_sample_ms > a->period_start_ms ? a->last_sample_ms : now_ms;
+    /* errorsCount: threads never profiled (since start), Java walks that
+     * failed in this period (the sample is kept, named after the reason). */
+    const char *err_names[2];
+    uint64_t err_counts[2];
+    size_t n_errors = 0;
     uint64_t unprofiled = atomic_load(&a->unprofiled_threads);
-    const char *err_names[] = {"unprofiledThreads"};
-    uint64_t err_counts[] = {unprofiled};
+    if (unprofiled) {
+        err_names[n_errors] = "unprofiledThreads";
+        err_counts[n_errors++] = unprofiled;
+    }
+    uint64_t walk_failed = java_walk_failures(a);
+    if (walk_failed) {
+        err_names[n_errors] = "javaWalkFailures";
+        err_counts[n_errors++] = walk_failed;
+    }
     struct cg_profile_meta meta = {
         .start_ms = a->period_start_ms,
         .end_ms = end_ms,
@@ -145,7 +169,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
         .handler_calls = a->handler_calls_in_period,
         .error_names = err_names,
         .error_counts = err_counts,
-        .n_errors = unprofiled ? 1 : 0,
+        .n_errors = n_errors,
     };
     if (atomic_load_explicit(&a->fleet_ready, memory_order_acquire))
         meta.fleet = cg_fleet_doc_info(&a->fleet, a->vcpus);

@@ -269,7 +269,9 @@ static void walk(struct enc *e, const struct cg_calltree_node *n, size_t depth)
          c = cg_calltree_node_next_sibling(c)) {
         e->path[depth] = location_id(e, cg_calltree_node_name(c), cg_calltree_node_file(c));
         uint64_t cpu = cg_calltree_node_self(c, CG_KEY_RUNNABLE);
-        uint64_t waiting = cg_calltree_node_self(c, CG_KEY_WAITING);
+        /* pprof has one waiting type: TIMED_WAITING (Java) is waiting too. */
+        uint64_t waiting = cg_calltree_node_self(c, CG_KEY_WAITING) +
+                           cg_calltree_node_self(c, CG_KEY_TIMED_WAITING);
         uint64_t blocked = cg_calltree_node_self(c, CG_KEY_BLOCKED);
         if (cpu || waiting || blocked) {
             uint64_t v[N_VALUES] = {

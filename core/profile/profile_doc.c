@@ -420,6 +420,8 @@ struct cg_calltree *cg_profile_doc_decode(const char *json, size_t len,
         json_t *wall = json_object_get(w, "WAITING");
         if (!wall)
             wall = json_object_get(w, "BLOCKED");
+        if (!wall)
+            wall = json_object_get(w, "TIMED_WAITING");
         if (json_is_number(cpu))
             meta_out->cpu_hz = (uint32_t)lround(json_number_value(cpu));
         if (json_is_number(wall) && json_number_value(wall) > 0)

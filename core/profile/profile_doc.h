@@ -37,7 +37,7 @@ struct cg_fleet_info {
 struct cg_profile_meta {
     uint64_t start_ms, end_ms;     /* epoch ms; end = the last sample */
     uint32_t cpu_hz;               /* RUNNABLE weight; 0 = CPU sampling off */
-    uint32_t wall_interval_ms;     /* WAITING/BLOCKED weight is 1000 / this */
+    uint32_t wall_interval_ms;     /* the wall keys' weight is 1000 / this */
     struct cg_fleet_info fleet;
     const char *agent_version;
     double agent_memory_mb;        /* agentOverhead.memoryInMB */
@@ -66,7 +66,7 @@ char *cg_profile_doc_encode(const struct cg_calltree *tree, const struct cg_prof
 
 /* Parses a document into a new tree (unlimited depth) and fills the
  * numeric fields of *meta_out (strings left NULL; meta_out may be NULL).
- * Count keys other than RUNNABLE/WAITING/BLOCKED are skipped.  Returns
+ * Count keys other than RUNNABLE/WAITING/BLOCKED/TIMED_WAITING are skipped.  Returns
  * NULL for malformed input, with a short reason in err (may be NULL). */
 struct cg_calltree *cg_profile_doc_decode(const char *json, size_t len,
                                           struct cg_profile_meta *meta_out,

@@ -38,11 +38,6 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
-/* jvmti.h declares one old-style function pointer type. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#include <jvmti.h>
-#pragma GCC diagnostic pop
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,32 +46,6 @@
 #include <unistd.h>
 
 #define READY_FALLBACK_NS (3000ull * 1000000u)
-
-struct name_entry {
-    uint64_t method; /* 0: empty */
-    char *name;
-    char *file;
-    jvmtiLineNumberEntry *lines; /* JVMTI-allocated, sorted by bci */
-    jint n_lines;
-};
-
-struct cg_jvm {
-    struct cg_jvm_options opts;
-    bool libjvm_loaded;
-    bool failed;                /* gave up: native only */
-    bool attached;
-    uint64_t vm_seen_ns;        /* when JNI_GetCreatedJavaVMs first answered */
-    jint (*get_vms)(JavaVM **, jsize, jsize *);
-    JavaVM *vm;
-    JNIEnv *env;                /* the agent thread's */
-    jvmtiEnv *ti;
-    struct jvm_sampler sampler;
-    pthread_mutex_t lock;       /* every JVMTI call made here; guards dead */
-    bool dead;
-    struct name_entry *names;   /* open addressing, power-of-two size */
-    size_t names_cap, names_used;
-    size_t names_bytes;
-};
 
 static struct cg_jvm *g_jvm; /* for the JVMTI callbacks: one VM per process */
 
@@ -195,6 +164,7 @@ static bool find_thread_key(struct cg_jvm *j, pthread_key_t *out)
     jfieldID fid = cls ? (*env)->GetFieldID(env, cls, "eetop", "J") : NULL;
     if ((*env)->ExceptionCheck(env))
         (*env)->ExceptionClear(env);
+    j->eetop = fid; /* java.lang.Thread is never unloaded: the id stays valid */
     if (fid) {
         void *me = (void *)(intptr_t)(*env)->GetLongField(env, self, fid);
         for (pthread_key_t k = 0; me && k < PTHREAD_KEYS_MAX; k++) {
@@ -249,6 +219,7 @@ static bool attach(struct cg_jvm *j)
         CG_DEBUG("JVMTI: no line numbers or source files");
     if (!find_thread_key(j, &j->sampler.thread_key))
         return give_up(j, "cannot find the JVM's thread key (java.lang.Thread.eetop)");
+    cg_jvm_threads_init(j);
     g_jvm = j;
     jvmtiEventCallbacks cb;
     memset(&cb, 0, sizeof(cb));

@@ -16,7 +16,7 @@
  * Owns: the JVMTI environment, the jmethodID → name table and every name
  * it hands out (valid until cg_jvm_free), the published sampler, the
  * SIGSEGV/SIGBUS guard around AsyncGetCallTrace.
- * Thread safety: cg_jvm_poll, cg_jvm_frame and cg_jvm_state_tick on the
+ * Thread safety: cg_jvm_poll, cg_jvm_frame and cg_jvm_wall_sample on the
  * agent thread; JVMTI callbacks run on the VM's threads and take the
  * object's lock.  After the VM's death no JVMTI call is made again.
  * Signal safety: cg_jvm_walk_sigsafe is async-signal-safe (see jvm.c for
@@ -26,10 +26,12 @@
 #define CG_JVM_H
 
 #include "core/base/real_fns.h"
+#include "core/sample/count_key.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cg_jvm;
 
@@ -81,8 +83,23 @@ void cg_jvm_forget_in_child(void);
  * handler on the interrupted thread. */
 size_t cg_jvm_walk_sigsafe(void *ucontext, uint64_t *words, size_t max_words);
 
+/* One Java thread off the CPU: its OS thread id, its Java frames as
+ * words (pairs of tagged bci word and jmethodID, leaf first, as
+ * cg_jvm_walk_sigsafe writes them; borrowed for the call) and its state. */
+typedef void (*cg_jvm_wall_fn)(void *ctx, pid_t tid, const uint64_t *words, size_t n_words,
+                               enum cg_count_key key);
+
+/* Agent thread, each wall tick: one JVMTI GetAllStackTraces (a
+ * safepoint); every Java thread that is BLOCKED (on a monitor), WAITING
+ * or TIMED_WAITING and whose OS thread id is known goes to fn, its
+ * methods already named.  RUNNABLE threads are not reported.  Returns how
+ * many threads were reported, or -1 when thread states are not available
+ * (no VM attached, VM dead, the VM exports no thread id offsets). */
+int cg_jvm_wall_sample(struct cg_jvm *jvm, size_t max_frames, cg_jvm_wall_fn fn, void *ctx);
+
 /* Walks per failure reason since start (index -num_frames of
- * AsyncGetCallTrace, 11: a fault caught inside it). */
+ * AsyncGetCallTrace, 11: a fault caught inside it; index 0 counts walks
+ * of VM threads with no Java frame, which are no failure). */
 #define CG_JVM_REASONS 12
 void cg_jvm_walk_failures(uint64_t out[CG_JVM_REASONS]);
 

@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-static const char *const key_names[CG_KEY_COUNT] = {"RUNNABLE", "WAITING", "BLOCKED"};
+static const char *const key_names[CG_KEY_COUNT] = {"RUNNABLE", "WAITING", "BLOCKED",
+                                                      "TIMED_WAITING"};
 
 const char *cg_count_key_name(enum cg_count_key key)
 {

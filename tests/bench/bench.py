@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,6 +86,22 @@ def overhead_table(label, argv, profs, names, rounds):
             "ratio": rat}
 
 
+def java_overhead(profs, rounds, seconds):
+    """The Java known-answer workload (tests/workloads/java/KnownAnswer.java,
+    `seconds` of thread CPU by its own clock) with and without the agent,
+    interleaved; None when java or javac is missing."""
+    if not (shutil.which("java") and shutil.which("javac")):
+        print("   (java / javac not installed: make deps installs openjdk-17-jdk-headless)")
+        return None
+    with tempfile.TemporaryDirectory() as classes:
+        subprocess.run(["javac", "-d", classes,
+                        os.path.join(ROOT, "tests", "workloads", "java", "KnownAnswer.java")],
+                       check=True, capture_output=True)
+        return overhead_table("java KnownAnswer %s" % seconds,
+                              ["java", "-cp", classes, "KnownAnswer", seconds], profs,
+                              ["none", "cgagent"], rounds)
+
+
 def fixed_cost(profs, names, n):
     out = {}
     for name in names:
@@ -129,6 +146,7 @@ def main():
                 "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, names, rounds)
             results["xz"] = overhead_table(
                 "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, names, rounds)
+        results["java_known_answer"] = java_overhead(profs, rounds, "1" if args.quick else "3")
 
         print("== 3. Fixed cost per process: /bin/true")
         results["fixed_cost_ms"] = fixed_cost(profs, names, 20 if args.quick else 100)

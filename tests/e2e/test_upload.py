@@ -20,7 +20,7 @@ from e2e import profiles
 from emulator import CENTRAL_ACCOUNT, GROUP, Emulator
 
 KNOWN = os.path.join(profiles.WORKLOADS, "known_answer")
-KEYS = ("RUNNABLE", "WAITING", "BLOCKED")
+KEYS = ("RUNNABLE", "WAITING", "BLOCKED", "TIMED_WAITING")
 # Post every period: the service's minimum reporting time is set to 0 here.
 FAST = {"MinimumTimeForReportingInMilliseconds": "0",
         "SamplingIntervalInMilliseconds": "100", "MaxStackDepth": "1000"}

@@ -8,7 +8,10 @@ valid").  stacks() and totals() flatten a call graph for assertions such as
 """
 import json
 
-COUNT_KEYS = ("RUNNABLE", "WAITING", "BLOCKED")
+# TIMED_WAITING: Java threads waiting with a timeout (docs/java.md), a JVM
+# state the CodeGuru console shows (reference: "Selecting and coloring
+# thread states").
+COUNT_KEYS = ("RUNNABLE", "WAITING", "BLOCKED", "TIMED_WAITING")
 TOP_KEYS = ("start", "end", "agentMetadata", "callgraph", "debugInfo")
 METADATA_KEYS = ("sampleWeights", "durationInMs", "fleetInfo", "agentInfo",
                  "agentOverhead", "runtimeVersion", "cpuTimeInSeconds",

@@ -252,6 +252,45 @@ static void encode_then_decode_gives_the_same_tree(void **state)
     cg_calltree_free(u);
 }
 
+/* Java thread states (docs/java.md): a TIMED_WAITING-only period is
+ * weighed as wall samples and decodes back; errorsCount carries every
+ * named counter it is given. */
+static void timed_waiting_and_java_walk_failures_round_trip(void **state)
+{
+    (void)state;
+    struct cg_calltree *t = cg_calltree_new(0);
+    const char *s1[] = {"java.lang.Thread.run", "Worker.sleeping", "java.lang.Thread.sleep"};
+    add(t, s1, 3, CG_KEY_TIMED_WAITING, 9);
+    struct cg_profile_meta m = sample_meta();
+    static const char *names[] = {"unprofiledThreads", "javaWalkFailures"};
+    static const uint64_t counts[] = {2, 5};
+    m.error_names = names;
+    m.error_counts = counts;
+    m.n_errors = 2;
+    m.wall_interval_ms = 50;
+    size_t len;
+    char *text = cg_profile_doc_encode(t, &m, &len);
+    assert_non_null(text);
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    json_t *w = json_object_get(json_object_get(doc, "agentMetadata"), "sampleWeights");
+    assert_int_equal(json_object_size(w), 1);
+    assert_true(json_number_value(json_object_get(w, "TIMED_WAITING")) == 20.0);
+    json_t *errs = json_object_get(json_object_get(doc, "debugInfo"), "errorsCount");
+    assert_int_equal(json_integer_value(json_object_get(errs, "javaWalkFailures")), 5);
+    assert_int_equal(json_integer_value(json_object_get(errs, "unprofiledThreads")), 2);
+    struct cg_profile_meta back;
+    struct cg_calltree *u = cg_profile_doc_decode(text, len, &back, NULL, 0);
+    assert_non_null(u);
+    assert_int_equal(cg_calltree_total(u, CG_KEY_TIMED_WAITING), 9);
+    assert_int_equal(back.wall_interval_ms, 50);
+    assert_string_equal(cg_count_key_name(CG_KEY_TIMED_WAITING), "TIMED_WAITING");
+    json_decref(doc);
+    free(text);
+    cg_calltree_free(t);
+    cg_calltree_free(u);
+}
+
 static void invalid_utf8_names_still_give_valid_json(void **state)
 {
     (void)state;
@@ -397,6 +436,7 @@ int main(void)
         cmocka_unit_test(merge_is_associative_and_keeps_sources),
         cmocka_unit_test(document_has_the_spec_shape),
         cmocka_unit_test(encode_then_decode_gives_the_same_tree),
+        cmocka_unit_test(timed_waiting_and_java_walk_failures_round_trip),
         cmocka_unit_test(invalid_utf8_names_still_give_valid_json),
         cmocka_unit_test(decode_rejects_garbage_with_a_reason),
         cmocka_unit_test(folded_lines_sum_to_the_total),
