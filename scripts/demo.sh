@@ -1,8 +1,10 @@
 #!/bin/sh
-# `make demo`: profile two programs with no AWS account and show where
-# their time goes.
+# `make demo`: profile programs with no AWS account and show where their
+# time goes.
 #   1. the bundled known-answer workload (tests/workloads/known_answer.c);
-#   2. xz, a real program nobody here wrote, compressing generated text.
+#   2. xz, a real program nobody here wrote, compressing generated text;
+#   3. a Java program (when a JDK is installed: make deps installs one);
+#   4. a Python program (when a CPython 3.12 or newer is found).
 # Profiles stay in a temporary directory, printed at the end.
 set -eu
 BUILD=${1:-build}
@@ -36,6 +38,45 @@ with open(sys.argv[1], "w") as f:
 PY
 "$CG" run --output "$OUT/xz" -- xz -9 -T1 -c "$OUT/data.txt" > /dev/null
 "$CG" report --top 8 --flamegraph "$OUT/xz.svg" "$OUT/xz"
+
+echo
+echo "== 3. A Java program (tests/workloads/java/KnownAnswer.java), no flag added"
+if command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+    echo "   heavyWork burns 3x the CPU of lightWork, counting the CPU-clock reads"
+    echo "   that meter them (clock_gettime under ThreadImpl): expect about 3:1,"
+    echo "   named as CodeGuru's Java agent names them (Class.method)."
+    echo
+    mkdir -p "$OUT/classes"
+    javac -d "$OUT/classes" tests/workloads/java/KnownAnswer.java
+    "$CG" run --output "$OUT/java" -- java -cp "$OUT/classes" KnownAnswer 3 > /dev/null
+    "$CG" report --top 6 --flamegraph "$OUT/java.svg" "$OUT/java"
+else
+    echo "   (skipped: no JDK; make deps installs openjdk-17-jdk-headless)"
+fi
+
+echo
+echo "== 4. A Python program (tests/workloads/python/ka.py), no flag added"
+PY=""
+for v in 3.13 3.12; do
+    for c in "$HOME"/.pyenv/versions/$v.*/bin/python$v "$(command -v python$v || true)"; do
+        if [ -z "$PY" ] && [ -x "$c" ]; then PY=$c; fi
+    done
+done
+if [ -n "$PY" ]; then
+    echo "   ($PY)"
+    echo "   heavy burns 3x the CPU of Worker.light.  The time itself is"
+    echo "   spent in the interpreter's C functions; the Python functions are"
+    echo "   their callers.  Expect ka:heavy about 75% and ka:Worker:light about"
+    echo "   25% of the total, as CodeGuru's Python agent names them:"
+    echo
+    "$CG" run --output "$OUT/python" -- "$PY" tests/workloads/python/ka.py 1.5 > /dev/null
+    "$CG" report --top 40 --flamegraph "$OUT/python.svg" "$OUT/python" |
+        sed -n '/^== RUNNABLE/,/^$/{/^==/p;/by total/,/^$/{/total   *function/p;/ ka:/p}}'
+    echo "flame graph (RUNNABLE): $OUT/python.svg"
+else
+    echo "   (skipped: no CPython 3.12 or newer on PATH or in ~/.pyenv/versions;"
+    echo "   Python 3.11 and older are profiled with native frames only)"
+fi
 
 echo
 echo "Profiles (CodeGuru JSON, pprof .pb.gz, folded stacks) and flame graphs (.svg,"
