@@ -24,6 +24,7 @@
 #include "core/agent/agent.h"
 
 #include "core/base/clock.h"
+#include "core/base/cpu_account.h"
 #include "core/base/uuid.h"
 #include "core/upload/fleet.h"
 
@@ -77,6 +78,8 @@ struct cg_agent {
     uint64_t period_cpu_ns;     /* process CPU at period start */
     uint64_t period_agent_ns;   /* agent thread CPU at period start */
     uint64_t period_upload_ns;  /* upload thread CPU at period start */
+    uint64_t period_upload_enc_ns; /* its encoding CPU at period start */
+    struct cg_cpu_account acct; /* agent thread CPU by activity, this period */
     uint64_t samples_in_period;
     uint64_t drops_in_period;
     uint64_t handler_ns_in_period; /* time spent in the handler, all threads */

@@ -111,7 +111,9 @@ static void drain_all(struct cg_agent *a)
     if (!cg_agent_is_stopped(a))
         a->jvm_attached = cg_jvm_poll(a->jvm, changed) || a->jvm_attached;
     uint64_t before = a->samples_in_period;
+    uint64_t t0 = cg_cpu_account_now();
     cg_threads_for_each(a->threads, drain_slot, a);
+    cg_cpu_account_add(&a->acct, CG_ACT_DRAIN, t0);
     if (a->samples_in_period != before)
         a->last_sample_ms = cg_clock_epoch_ms();
     size_t n = cg_threads_count(a->threads);
@@ -342,14 +344,18 @@ void *cg_agent_main(void *arg)
         take_service_settings(a, now, &next_report, &next_wall);
         if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && !a->paused_applied &&
             now >= next_wall) {
+            uint64_t t0 = cg_cpu_account_now();
             wall_tick(a);
+            cg_cpu_account_add(&a->acct, CG_ACT_WALL, t0);
             next_wall += a->wall_interval_ms * 1000000u;
             if (next_wall < now) /* fell behind: skip, do not burst */
                 next_wall = now + a->wall_interval_ms * 1000000u;
         }
         if (!stop && now >= next_rescan) {
             check_limits(a);
+            uint64_t t0 = cg_cpu_account_now();
             cg_agent_rescan_tasks(a);
+            cg_cpu_account_add(&a->acct, CG_ACT_THREAD_SCAN, t0);
             next_rescan = now + a->opts.rescan_interval_ms * 1000000u;
         }
         if (!stop && now >= next_report) {

@@ -23,6 +23,7 @@
 #include "core/upload/uploader.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 size_t cg_agent_bytes(const struct cg_agent *a)
 {
@@ -100,18 +101,52 @@ static uint64_t java_walk_failures(struct cg_agent *a)
     return fresh;
 }
 
+/* Ends the period's CPU accounting: the agent and upload threads' CPU
+ * since the last call, by activity, into out (the agent thread's
+ * unaccounted rest is "other"; the upload thread's is "upload" but for
+ * its encoding); returns the two threads' CPU in ns.  What the agent
+ * thread does after this call (encoding and writing this very document)
+ * is the next period's. */
+static uint64_t close_cpu_period(struct cg_agent *a, uint64_t out[CG_ACT_N])
+{
+    /* Encoding first: then it never exceeds the thread's CPU read after. */
+    uint64_t up_enc = cg_uploader_encode_ns(a->uploader);
+    uint64_t up = cg_uploader_cpu_ns(a->uploader);
+    uint64_t agent = cg_cpu_account_now();
+    if (up < a->period_upload_ns) /* the upload thread is gone */
+        up = a->period_upload_ns;
+    if (up_enc < a->period_upload_enc_ns)
+        up_enc = a->period_upload_enc_ns;
+    uint64_t d_agent = agent - a->period_agent_ns, d_up = up - a->period_upload_ns;
+    uint64_t d_enc = up_enc - a->period_upload_enc_ns;
+    if (d_enc > d_up) /* an encoding that began in the last period */
+        d_enc = d_up;
+    uint64_t counted = 0;
+    for (int i = 0; i < CG_ACT_N; i++) {
+        out[i] = a->acct.ns[i];
+        counted += out[i];
+    }
+    out[CG_ACT_OTHER] += d_agent > counted ? d_agent - counted : 0;
+    out[CG_ACT_ENCODE] += d_enc;
+    out[CG_ACT_UPLOAD] += d_up - d_enc;
+    a->acct = (struct cg_cpu_account){{0}};
+    a->period_agent_ns = agent;
+    a->period_upload_ns = up;
+    a->period_upload_enc_ns = up_enc;
+    return d_agent + d_up;
+}
+
 void cg_agent_report(struct cg_agent *a, bool final)
 {
     uint64_t now_ms = cg_clock_epoch_ms();
     uint64_t cpu_ns = cg_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-    uint64_t agent_ns = cg_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    uint64_t upload_ns = cg_uploader_cpu_ns(a->uploader);
-    if (upload_ns < a->period_upload_ns)
-        upload_ns = a->period_upload_ns;
+    uint64_t by_activity[CG_ACT_N];
+    bool cpu_closed = false;
     if (cg_stackagg_samples(a->stacks) == 0) {
         CG_DEBUG("no samples in this period; nothing to report");
         goto reset;
     }
+    uint64_t t0 = cg_cpu_account_now();
     if (!a->symbolizer && !(a->symbolizer = cg_symbolizer_new(NULL))) {
         CG_ERROR("cannot create the symbolizer: out of memory; profile dropped");
         goto reset;
@@ -126,6 +161,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
         goto done;
     }
     cg_stackagg_for_each(a->stacks, add_stack, &b);
+    cg_cpu_account_add(&a->acct, CG_ACT_SYMBOLIZE, t0);
     a->last_tree_bytes = cg_calltree_bytes(b.tree);
     if (b.err) {
         CG_ERROR("building the call tree failed: %s; profile dropped", cg_strerror(b.err));
@@ -155,9 +191,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
         .fleet = {.id = a->fleet_id, .type = "UNKNOWN", .vcpus = a->vcpus},
         .agent_version = CGAGENT_VERSION,
         .agent_memory_mb = (double)cg_agent_bytes(a) / (1024.0 * 1024.0),
-        .agent_time_ms = (agent_ns - a->period_agent_ns + a->handler_ns_in_period +
-                          upload_ns - a->period_upload_ns) /
-                         1000000u,
+        .agent_time_ms = (close_cpu_period(a, by_activity) + a->handler_ns_in_period) / 1000000u,
         .runtime_version = a->runtime_version,
         .main_file = a->exe_path,
         .cpu_time_s = (double)(cpu_ns - a->period_cpu_ns) / 1e9,
@@ -171,16 +205,20 @@ void cg_agent_report(struct cg_agent *a, bool final)
         .error_counts = err_counts,
         .n_errors = n_errors,
     };
+    cpu_closed = true;
+    memcpy(meta.agent_cpu_ns, by_activity, sizeof(by_activity));
     if (atomic_load_explicit(&a->fleet_ready, memory_order_acquire))
         meta.fleet = cg_fleet_doc_info(&a->fleet, a->vcpus);
     if (a->output_dir) {
         size_t len = 0;
+        t0 = cg_cpu_account_now();
         char *doc = cg_profile_doc_encode(b.tree, &meta, &len);
+        cg_cpu_account_add(&a->acct, CG_ACT_ENCODE, t0);
         if (!doc)
             CG_ERROR("encoding the profile failed: out of memory; local profile dropped");
         else
-            cg_sink_local_write(a->output_dir, a->output_shared, a->profile_name, getpid(), &meta, b.tree, doc,
-                                len);
+            cg_sink_local_write(a->output_dir, a->output_shared, a->profile_name, getpid(), &meta,
+                                b.tree, doc, len, &a->acct);
         free(doc);
     }
     CG_INFO("profile %s: %llu samples, %zu unique stacks, %zu nodes, %llu dropped%s",
@@ -201,8 +239,8 @@ reset:
     cg_stackagg_clear(a->stacks);
     a->period_start_ms = now_ms;
     a->period_cpu_ns = cpu_ns;
-    a->period_agent_ns = agent_ns;
-    a->period_upload_ns = upload_ns;
+    if (!cpu_closed)
+        close_cpu_period(a, by_activity);
     a->samples_in_period = 0;
     a->drops_in_period = 0;
     a->handler_ns_in_period = 0;

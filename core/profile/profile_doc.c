@@ -319,10 +319,24 @@ char *cg_profile_doc_encode(const struct cg_calltree *tree, const struct cg_prof
         out_fmt(&o, ":%llu", (unsigned long long)m->error_counts[i]);
     }
     out_lit(&o, "}");
-    if (m->handler_calls) {
-        out_lit(&o, ",\"genericMetrics\":{\"handlerNsAverage\":");
-        out_real(&o, (double)m->handler_ns_total / (double)m->handler_calls);
-        out_fmt(&o, ",\"handlerCalls\":%llu}", (unsigned long long)m->handler_calls);
+    bool any_cpu = false;
+    for (int i = 0; i < CG_ACT_N; i++)
+        any_cpu = any_cpu || m->agent_cpu_ns[i];
+    if (m->handler_calls || any_cpu) {
+        const char *sep = "";
+        out_lit(&o, ",\"genericMetrics\":{");
+        if (m->handler_calls) {
+            out_lit(&o, "\"handlerNsAverage\":");
+            out_real(&o, (double)m->handler_ns_total / (double)m->handler_calls);
+            out_fmt(&o, ",\"handlerCalls\":%llu", (unsigned long long)m->handler_calls);
+            sep = ",";
+        }
+        for (int i = 0; any_cpu && i < CG_ACT_N; i++) {
+            out_fmt(&o, "%s\"agentCpuNs.%s\":%llu", sep, cg_activity_name((enum cg_activity)i),
+                    (unsigned long long)m->agent_cpu_ns[i]);
+            sep = ",";
+        }
+        out_lit(&o, "}");
     }
     out_lit(&o, "}}");
     if (o.oom) {

@@ -15,6 +15,8 @@
 #ifndef CG_PROFILE_DOC_H
 #define CG_PROFILE_DOC_H
 
+#include "core/base/cpu_account.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +53,9 @@ struct cg_profile_meta {
     uint64_t dropped_samples;
     uint64_t handler_ns_total;     /* debugInfo.genericMetrics: handler cost */
     uint64_t handler_calls;
+    /* debugInfo.genericMetrics "agentCpuNs.<activity>": the agent and
+     * upload threads' CPU in the period by activity (all 0: left out) */
+    uint64_t agent_cpu_ns[CG_ACT_N];
     /* debugInfo.errorsCount: name -> count (borrowed arrays) */
     const char *const *error_names;
     const uint64_t *error_counts;

@@ -19,6 +19,7 @@
  */
 #include "core/upload/sink_local.h"
 
+#include "core/base/cpu_account.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/profile/calltree.h"
@@ -186,17 +187,21 @@ int cg_sink_local_write_file(int dirfd, const char *file, const void *data, size
 
 static int write_folded(int dirfd, const char *dir, bool shared, const char *base,
                         const char *suffix, const struct cg_calltree *tree,
-                        enum cg_count_key key)
+                        enum cg_count_key key, struct cg_cpu_account *acct)
 {
     if (cg_calltree_total(tree, key) == 0)
         return 0;
     size_t len = 0;
+    uint64_t t0 = cg_cpu_account_now();
     char *text = cg_folded_encode(tree, key, &len);
+    cg_cpu_account_add(acct, CG_ACT_ENCODE, t0);
     if (!text)
         return CG_ENOMEM;
     char file[NAME_MAX + 1];
     snprintf(file, sizeof(file), "%s%s", base, suffix);
+    t0 = cg_cpu_account_now();
     int rc = cg_sink_local_write_file(dirfd, file, text, len, shared);
+    cg_cpu_account_add(acct, CG_ACT_LOCAL_WRITE, t0);
     free(text);
     if (rc != 0)
         CG_ERROR("cannot write %s/%s: %s", dir, file, cg_strerror(rc));
@@ -205,8 +210,9 @@ static int write_folded(int dirfd, const char *dir, bool shared, const char *bas
 
 int cg_sink_local_write(const char *dir, bool shared, const char *name, pid_t pid,
                         const struct cg_profile_meta *meta, const struct cg_calltree *tree,
-                        const char *doc, size_t doc_len)
+                        const char *doc, size_t doc_len, struct cg_cpu_account *acct)
 {
+    uint64_t t0 = cg_cpu_account_now();
     int dirfd = cg_sink_local_open_dir(dir, shared);
     if (dirfd < 0)
         return dirfd; /* logged */
@@ -222,22 +228,28 @@ int cg_sink_local_write(const char *dir, bool shared, const char *name, pid_t pi
     if (rc != 0) {
         CG_ERROR("cannot write %s/%s: %s", dir, file, cg_strerror(rc));
         close(dirfd);
+        cg_cpu_account_add(acct, CG_ACT_LOCAL_WRITE, t0);
         return rc;
     }
     CG_INFO("wrote %s/%s", dir, file);
+    cg_cpu_account_add(acct, CG_ACT_LOCAL_WRITE, t0);
     size_t gz_len = 0;
+    t0 = cg_cpu_account_now();
     unsigned char *gz = cg_pprof_encode_gz(tree, meta, &gz_len);
+    cg_cpu_account_add(acct, CG_ACT_ENCODE, t0);
     int rc1 = gz ? 0 : CG_ENOMEM;
     if (gz) {
         snprintf(file, sizeof(file), "%s.pb.gz", base);
+        t0 = cg_cpu_account_now();
         rc1 = cg_sink_local_write_file(dirfd, file, gz, gz_len, shared);
+        cg_cpu_account_add(acct, CG_ACT_LOCAL_WRITE, t0);
         free(gz);
     }
     if (rc1 != 0)
         CG_ERROR("cannot write the pprof profile %s/%s.pb.gz: %s", dir, base, cg_strerror(rc1));
-    int rc2 = write_folded(dirfd, dir, shared, base, ".folded", tree, CG_KEY_RUNNABLE);
-    int rc3 = write_folded(dirfd, dir, shared, base, ".waiting.folded", tree, CG_KEY_WAITING);
-    int rc4 = write_folded(dirfd, dir, shared, base, ".blocked.folded", tree, CG_KEY_BLOCKED);
+    int rc2 = write_folded(dirfd, dir, shared, base, ".folded", tree, CG_KEY_RUNNABLE, acct);
+    int rc3 = write_folded(dirfd, dir, shared, base, ".waiting.folded", tree, CG_KEY_WAITING, acct);
+    int rc4 = write_folded(dirfd, dir, shared, base, ".blocked.folded", tree, CG_KEY_BLOCKED, acct);
     close(dirfd);
     return rc1 ? rc1 : rc2 ? rc2 : rc3 ? rc3 : rc4;
 }

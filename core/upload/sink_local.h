@@ -24,14 +24,17 @@
 
 struct cg_calltree;
 struct cg_profile_meta;
+struct cg_cpu_account;
 
 /* Writes the document and the folded files into `dir` (opened with
  * cg_sink_local_open_dir).  `shared`: 0644 files and 0755 directories
  * instead of 0600 and 0700.  Logs one line per failure and returns 0 or
- * the first error; the JSON is written first. */
+ * the first error; the JSON is written first.  `acct` (may be NULL) is
+ * charged this thread's CPU for encoding pprof and folded text and for
+ * writing the files. */
 int cg_sink_local_write(const char *dir, bool shared, const char *name, pid_t pid,
                         const struct cg_profile_meta *meta, const struct cg_calltree *tree,
-                        const char *doc, size_t doc_len);
+                        const char *doc, size_t doc_len, struct cg_cpu_account *acct);
 
 /* Opens `dir` for the sink, creating missing components (mode 0700, or
  * 0755 when `shared`) one at a time with openat(O_NOFOLLOW).  Refuses (one

@@ -124,6 +124,11 @@ uint64_t cg_uploader_cpu_ns(const struct cg_uploader *u)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t cg_uploader_encode_ns(const struct cg_uploader *u)
+{
+    return u ? atomic_load(&u->encode_ns) : 0;
+}
+
 size_t cg_uploader_bytes(const struct cg_uploader *u)
 {
     return u ? atomic_load(&u->queue_bytes) : 0;
@@ -247,6 +252,8 @@ static int merge(struct cg_upload_entry *into, struct cg_upload_entry *e)
     m->dropped_samples += n->dropped_samples;
     m->handler_ns_total += n->handler_ns_total;
     m->handler_calls += n->handler_calls;
+    for (int i = 0; i < CG_ACT_N; i++)
+        m->agent_cpu_ns[i] += n->agent_cpu_ns[i];
     if (e->unprofiled_threads > into->unprofiled_threads)
         into->unprofiled_threads = e->unprofiled_threads;
     into->tree_bytes = cg_calltree_bytes(into->tree);

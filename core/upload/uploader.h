@@ -111,6 +111,11 @@ pid_t cg_uploader_tid(const struct cg_uploader *u);
  * the agent's overhead report and its CPU and memory limits.  Any thread;
  * NULL-safe (0). */
 uint64_t cg_uploader_cpu_ns(const struct cg_uploader *u);
+
+/* The part of that CPU time spent encoding documents, so far: the agent's
+ * per-activity breakdown (core/base/cpu_account.h).  Any thread; NULL-safe
+ * (0).  Read it before cg_uploader_cpu_ns so it never exceeds it. */
+uint64_t cg_uploader_encode_ns(const struct cg_uploader *u);
 size_t cg_uploader_bytes(const struct cg_uploader *u);
 
 #endif

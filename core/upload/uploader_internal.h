@@ -56,6 +56,7 @@ struct cg_uploader {
     _Atomic bool started;
     _Atomic pid_t tid;
     _Atomic size_t queue_bytes;  /* published by the upload thread */
+    _Atomic uint64_t encode_ns;  /* upload thread's CPU encoding, so far */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct cg_upload_entry *incoming, **incoming_tail; /* guarded by lock */

@@ -11,6 +11,7 @@
  */
 #include "core/upload/uploader_internal.h"
 
+#include "core/base/cpu_account.h"
 #include "core/profile/calltree.h"
 #include "core/upload/codeguru.h"
 #include "sts/chain.h"
@@ -186,7 +187,9 @@ static char *encode(struct cg_uploader *u, struct cg_upload_entry *e, size_t *le
     e->meta.n_errors = n;
     if (u->fleet_detected)
         e->meta.fleet = cg_fleet_doc_info(&u->fleet, e->meta.fleet.vcpus);
+    uint64_t t0 = cg_cpu_account_now();
     char *doc = cg_profile_doc_encode(e->tree, &e->meta, len);
+    atomic_fetch_add(&u->encode_ns, cg_cpu_account_now() - t0);
     e->meta.error_names = NULL;
     e->meta.error_counts = NULL;
     e->meta.n_errors = 0;

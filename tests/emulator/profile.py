@@ -144,6 +144,11 @@ def _check_debug_info(dbg, problems):
     if "errorsCount" in dbg and not (isinstance(dbg["errorsCount"], dict) and all(
             _is_int(v) for v in dbg["errorsCount"].values())):
         problems.append("debugInfo.errorsCount must be an object of integers")
+    gm = dbg.get("genericMetrics")
+    if gm is not None and not (isinstance(gm, dict) and all(
+            _is_number(v) and v >= 0
+            for v in gm.values())):
+        problems.append("debugInfo.genericMetrics must be an object of numbers >= 0")
 
 
 def parse(body):
