@@ -11,6 +11,8 @@
    and an A/A line (a second plain run) that shows the machine's noise:
    the known-answer workload in fixed-work mode and xz.
 3. Fixed cost per process: /bin/true under each profiler.
+   Beside them, the agent's own CPU per second of run time by activity
+   (debugInfo.genericMetrics agentCpuNs.*, docs/format.md).
 4. Peak RSS of the xz run under each profiler.
 5. A loopback server under load: redis-server with redis-benchmark (GET
    throughput and p99 latency), when both are installed.
@@ -74,16 +76,42 @@ def ratios(results, base="none"):
             for n in cpu if n != base}
 
 
+ACTIVITIES = ("drain", "threadScan", "wallSampling", "symbolization", "encoding",
+              "localWrite", "upload", "other")
+
+
+def agent_cpu(profs, before, wall_s):
+    """The agent's CPU by activity (debugInfo.genericMetrics agentCpuNs.*)
+    summed over the documents of the cgagent runs made since `before` (a
+    set of output directories), in CPU ms per second of the runs' wall
+    time; with the handler's share beside them."""
+    ns = dict.fromkeys(ACTIVITIES + ("handler",), 0.0)
+    for d in set(glob.glob(os.path.join(profs.tmp, "cg*"))) - before:
+        for path in glob.glob(os.path.join(d, "*.json")):
+            gm = json.load(open(path))["debugInfo"].get("genericMetrics", {})
+            for a in ACTIVITIES:
+                ns[a] += gm.get("agentCpuNs." + a, 0)
+            ns["handler"] += gm.get("handlerNsAverage", 0) * gm.get("handlerCalls", 0)
+    return {a: v / 1e6 / wall_s for a, v in ns.items()} if wall_s > 0 else {}
+
+
 def overhead_table(label, argv, profs, names, rounds):
+    before = set(glob.glob(os.path.join(profs.tmp, "cg*")))
     res = runs.interleaved(argv, profs, names, rounds)
     rat = ratios(res)
     print("   %s (%d rounds): plain %.3f CPU-s median" % (
         label, rounds, statistics.median(r[0] for r in res["none"])))
     for n, r in rat.items():
         print("     %-12s CPU ratio vs none %s" % (n, fmt_ratio(*r)))
+    per_s = agent_cpu(profs, before, sum(r[1] for r in res["cgagent"]))
+    print("     cgagent's own CPU, ms per second of run time (last document's "
+          "encoding and write not counted):")
+    print("       " + ", ".join("%s %.3f" % (a, v) for a, v in per_s.items()))
+    print("       total %.3f ms/s (%.2f%% of one CPU)" % (sum(per_s.values()),
+                                                        sum(per_s.values()) / 10))
     return {"cpu_s": {n: [r[0] for r in rs] for n, rs in res.items()},
             "rss_kib": {n: statistics.median(r[2] for r in rs) for n, rs in res.items()},
-            "ratio": rat}
+            "ratio": rat, "agent_cpu_ms_per_s": per_s}
 
 
 def java_overhead(profs, rounds, seconds):
