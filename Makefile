@@ -132,6 +132,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
 # with dlsym) goes through the test first (tests/unit/wipe_check.h).
 $(BUILD)/tests/%_wipe_test: LDFLAGS += -Wl,--wrap=free -Wl,--wrap=realloc -Wl,--wrap=dlsym
 
+# Counts libunwind's unw_step calls: libunwind's own calls bind to the
+# test's definition only when the program exports it.
+$(BUILD)/tests/plt_unwind_fast_test: LDFLAGS += -Wl,--export-dynamic-symbol=_ULx86_64_step
+
 # Workloads are the programs we profile in tests: built the way users build
 # (no -fno-omit-frame-pointer), so unwinding must use DWARF CFI.
 $(BUILD)/workloads/%: tests/workloads/%.c

@@ -23,6 +23,14 @@
  *     at exit (destructor or _exit) when we are the reason it exists, after
  *     the agent's last report has read it.
  * On 3.11 and older: native frames only, said once at info level.
+ * On every CPython: the PLT sections of the object holding the
+ * interpreter's loop (libpython, or the executable when libpython is
+ * linked in) are described to libunwind with a plain rule
+ * (core/sample/plt_unwind.h), before any thread of the program runs, so
+ * samples interrupted in a PLT entry stay on the fast path: libpython
+ * calls its own exported functions through its PLT.  The sections are
+ * found from the file's section headers and must lie in the object's
+ * loaded executable segments.
  *
  * What it won't do: set environment variables, call into the interpreter,
  * or act on a process that is not CPython.
@@ -31,6 +39,7 @@
 
 #include "core/base/log.h"
 #include "core/sample/jit_unwind.h"
+#include "core/symbols/elf_sections.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -111,6 +120,10 @@ CG_EXPORT int mprotect(void *addr, size_t len, int prot)
 
 void cg_python_setup(void)
 {
+    /* Every CPython, whatever its version: see the DESIGN note. */
+    const void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+    if (eval)
+        cg_elf_plt_describe(eval);
     const unsigned long *version = dlsym(RTLD_DEFAULT, "Py_Version");
     if (!version) {
         if (dlsym(RTLD_DEFAULT, "Py_GetVersion"))

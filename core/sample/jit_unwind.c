@@ -21,7 +21,10 @@
  * Readers: libunwind walks its list without a lock (a new entry is
  * linked at the head, after its fields are written) and the handler reads
  * the region table through g_count (release on publish, acquire on read).
- * Nothing is ever unregistered.  What it won't do: describe code it does
+ * Nothing is ever unregistered.  Registering flushes libunwind's
+ * register-state cache (keyed by PC, shared by all threads); its
+ * per-thread trace caches keep a "cannot trace" they already hold, which
+ * is why PLTs are registered before the program's threads run.  What it won't do: describe code it does
  * not recognise; allocate.
  */
 #include "core/sample/jit_unwind.h"
@@ -164,6 +167,9 @@ int cg_jit_unwind_register(uintptr_t start, size_t len, const struct cg_tramp_la
     /* Release pairs with the acquire in cg_jit_unwind_leaf_unsafe_sigsafe. */
     atomic_store_explicit(&g_count, n + 1, memory_order_release);
     _U_dyn_register(&r->di);
+    /* libunwind's register-state cache is keyed by PC: drop what it
+     * learnt there from other CFI (the linker's, for a PLT). */
+    unw_flush_cache(unw_local_addr_space, r->start, r->end);
 out:
     pthread_mutex_unlock(&g_lock);
     return rc;
