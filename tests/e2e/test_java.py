@@ -75,12 +75,14 @@ class JavaKnownAnswer(unittest.TestCase):
         cls.dirs = {mode: tempfile.mkdtemp(prefix="cgagent-java-") for mode in ("jit", "xint")}
         env = {mode: P.clean_env(LD_PRELOAD=P.LIB, CGAGENT_OUTPUT=d, CGAGENT_CPU_HZ=250)
                for mode, d in cls.dirs.items()}
-        # Both at once: each is metered by its own thread's CPU clock.
-        procs = {"jit": subprocess.Popen(java("KnownAnswer", RUN_S), env=env["jit"],
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-                 "xint": subprocess.Popen(java("-Xint", "KnownAnswer", RUN_S), env=env["xint"],
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)}
-        cls.results = {m: (p.communicate(timeout=600), p.returncode) for m, p in procs.items()}
+        # One after the other: two JVMs at once (with their compiler and GC
+        # threads) would overcommit 2 cores, where CPU-clock timers lean.
+        argv = {"jit": java("KnownAnswer", RUN_S), "xint": java("-Xint", "KnownAnswer", RUN_S)}
+        cls.results = {}
+        for m in ("jit", "xint"):
+            p = subprocess.Popen(argv[m], env=env[m], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            cls.results[m] = (p.communicate(timeout=600), p.returncode)
         cls.docs = {m: [P.load(f) for f in P.documents(d)] for m, d in cls.dirs.items()}
 
     @classmethod
@@ -96,6 +98,7 @@ class JavaKnownAnswer(unittest.TestCase):
         self.assertEqual(len(self.docs[mode]), 1)
         heavy, light, unknown, n = split(self.docs[mode][0])
         self.assertGreater(heavy + light, 5000, (heavy, light))
+        P.skip_if_busy(self, self.docs[mode])
         share = 100.0 * heavy / (heavy + light)
         self.assertAlmostEqual(share, 75.0, delta=2.0, msg=(mode, heavy, light))
         self.assertLess(100.0 * unknown / n, 1.0, (mode, unknown, n))

@@ -29,8 +29,8 @@ the union bound is below 2 x 6.4e-5 + 64 x 5.7e-7 = 1.7e-4 per program,
 A busy machine is not a fair field: CPU-clock timers are checked at
 scheduler ticks, and with more busy threads than cores their expiries
 come merged and lean towards some code (docs/symbolizer.md, "Busy
-machines").  The test says so and skips when more than MAX_MERGED of our
-samples came merged; on a quiet machine (CI) under 1% do.
+machines").  The test says so and skips when more than 5% of our
+samples came merged (P.MAX_MERGED); on a quiet machine (CI) under 1% do.
 
 perf's samples of the agent's own thread and of the signal handler
 (libcgagent, libunwind) are left out: they are not the program's work.
@@ -164,20 +164,6 @@ def our_counts(outdir):
     return counts
 
 
-def merged_fraction(outdir):
-    """Share of CPU samples that arrived merged into another's signal: near
-    0 on a quiet machine, high when busy threads outnumber the cores."""
-    samples = signals = 0
-    for path in P.documents(outdir):
-        doc = P.load(path)
-        samples += P.total(doc)
-        signals += doc["debugInfo"].get("genericMetrics", {}).get("handlerCalls", 0)
-    return 1.0 - signals / samples if samples else 0.0
-
-
-MAX_MERGED = 0.05
-
-
 def shares(counts):
     total = sum(counts.values())
     return {k: 100.0 * v / total for k, v in counts.items()}
@@ -230,12 +216,7 @@ class PerfAgreement(unittest.TestCase):
     def assert_agree(self, name):
         rc, err, data, out = self.results[name]
         self.assertEqual(rc, 0, err)
-        merged = merged_fraction(out)
-        if merged > MAX_MERGED:
-            # Not a verdict on the profiler either way: see the docstring.
-            self.skipTest("the machine was busy during the run (%.0f%% of timer expiries "
-                          "came merged; a fair comparison needs <= %.0f%%)"
-                          % (100 * merged, 100 * MAX_MERGED))
+        P.skip_if_busy(self, [P.load(f) for f in P.documents(out)])
         ours, theirs = our_counts(out), perf_counts(data)
         n_ours, n_theirs = sum(ours.values()), sum(theirs.values())
         our_pct, their_pct = shares(ours), shares(theirs)

@@ -228,6 +228,11 @@ static int exe_bias(struct dl_phdr_info *info, size_t size, void *data)
 static void sample_on_a_plt_entry_unwinds_on_the_fast_path(void **state)
 {
     (void)state;
+#if defined(__SANITIZE_THREAD__)
+    /* TSan defers signal handlers to its own safe points: a SIGTRAP per
+     * single-stepped instruction cannot be handled where it was raised. */
+    skip();
+#endif
     g_real_step = (int (*)(unw_cursor_t *))dlsym(RTLD_NEXT, "_ULx86_64_step");
     assert_non_null(g_real_step);
     uintptr_t bias = 0;
