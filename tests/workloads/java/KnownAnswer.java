@@ -13,7 +13,12 @@ import java.lang.management.ThreadMXBean;
  */
 public class KnownAnswer {
     static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
-    static final long SLICE_NS = 1_000_000; // 1 ms of CPU per light unit
+    /* 4 ms of CPU per light unit: a cycle (3 heavy units, 1 light) is
+     * 16 ms, four periods of a 250 Hz CPU timer, so every cycle holds 3
+     * heavy samples and 1 light one whatever the phase.  A 1 ms unit made
+     * the 4 ms cycle one timer period long: one sample per cycle at a
+     * phase that drifted slowly, and shares from 71% to 80%. */
+    static final long SLICE_NS = 4_000_000;
     static volatile long sink;
 
     static long spin(long x) {
