@@ -92,14 +92,28 @@ WORKLOAD_BIN := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_S
                 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRC))
 
 LIB := $(BUILD)/libcgagent.so
+IMPL := $(BUILD)/libcgagent-impl.so
 CLI := $(BUILD)/cgagent
 CORE_A := $(BUILD)/libcgcore.a
+SHIM_OBJ := $(call obj,$(wildcard shim/*.c))
+BRIDGE_OBJ := $(call obj,preload/bridge.c)
+PRELOAD_OBJ := $(filter-out $(BRIDGE_OBJ),$(PRELOAD_OBJ))
+
+# Two libraries by default: libcgagent.so, the shim users preload, and
+# libcgagent-impl.so beside it, the agent, which the shim opens with
+# RTLD_DEEPBIND so that its calls never bind to a program's own copies of
+# its libraries (docs/security.md).  Sanitizer builds keep one library:
+# their runtimes interpose malloc through the program's scope and refuse
+# RTLD_DEEPBIND.
+ifeq ($(SANITIZER),)
+SPLIT := 1
+endif
 
 .PHONY: all deps test test-unit test-e2e test-emulator check check-layout lint-handler \
         fuzz fuzz-bins stress stress-asan bench demo install lambda-layer uninstall clean workloads unit-bins
 .DEFAULT_GOAL := all
 
-all: $(LIB) $(CLI)
+all: $(LIB) $(CLI) $(if $(SPLIT),$(IMPL))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,11 +124,27 @@ $(CORE_A): $(CORE_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 # -z nodelete: a dlclose of the agent must never unmap the signal handler.
-# The version script exports nothing but the interposed libc entry points.
+# The version scripts export nothing but the interposed libc entry points
+# (and, split, the shim's bridge and the implementation's allocator,
+# preload/bridge.h).
+ifeq ($(SPLIT),1)
+$(IMPL): $(PRELOAD_OBJ) $(BRIDGE_OBJ) $(CORE_A) preload/libcgagent.map preload/impl.map
+	$(call say,LD,$@)$(CC) -shared -o $@ $(PRELOAD_OBJ) $(BRIDGE_OBJ) $(CORE_A) \
+	    -Wl,--version-script=preload/impl.map -Wl,-z,nodelete \
+	    -Wl,-z,now -Wl,--as-needed $(LDFLAGS) $(LDLIBS_ALL)
+
+# libunwind is a dependency of the shim so that it loads with the program
+# and its thread-local cache lives in static TLS (shim/shim.c).
+$(LIB): $(SHIM_OBJ) shim/libcgagent.map
+	$(call say,LD,$@)$(CC) -shared -o $@ $(SHIM_OBJ) \
+	    -Wl,--version-script=shim/libcgagent.map -Wl,-z,nodelete \
+	    -Wl,-z,now -Wl,--no-undefined $(LDFLAGS) -Wl,--no-as-needed -lunwind -ldl
+else
 $(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/libcgagent.map
 	$(call say,LD,$@)$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) \
 	    -Wl,--version-script=preload/libcgagent.map -Wl,-z,nodelete \
 	    -Wl,-z,now -Wl,--no-undefined -Wl,--as-needed $(LDFLAGS) $(LDLIBS_ALL)
+endif
 
 $(CLI): $(CLI_OBJ) $(CORE_A)
 	$(call say,LD,$@)$(CC) -o $@ $(CLI_OBJ) $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)
@@ -286,12 +316,14 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libcgagent.so
+	$(if $(SPLIT),install -m 0644 $(IMPL) $(DESTDIR)$(PREFIX)/lib/libcgagent-impl.so)
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/cgagent
 	install -m 0644 man/cgagent.1 $(DESTDIR)$(MANDIR)/man1/cgagent.1
 	install -m 0644 man/cgagent.conf.5 $(DESTDIR)$(MANDIR)/man5/cgagent.conf.5
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libcgagent.so $(DESTDIR)$(PREFIX)/bin/cgagent \
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcgagent.so $(DESTDIR)$(PREFIX)/lib/libcgagent-impl.so \
+	    $(DESTDIR)$(PREFIX)/bin/cgagent \
 	    $(DESTDIR)$(MANDIR)/man1/cgagent.1 $(DESTDIR)$(MANDIR)/man5/cgagent.conf.5
 
 clean:

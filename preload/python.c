@@ -37,6 +37,7 @@
  */
 #include "preload/preload.h"
 
+#include "core/base/environ.h"
 #include "core/base/log.h"
 #include "core/sample/jit_unwind.h"
 #include "core/symbols/elf_sections.h"
@@ -50,8 +51,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-
-extern char **environ;
 
 /* Set by the constructor (before the interpreter starts), read by getenv. */
 static _Atomic bool g_answer_perf;
@@ -67,7 +66,7 @@ static const char PERF_VAR[] = "PYTHONPERFSUPPORT";
 
 CG_NO_SANITIZE static char *environ_lookup(const char *name)
 {
-    char **env = environ;
+    char **env = cg_environ();
     if (!env || !name[0])
         return NULL;
     size_t len = strlen(name);

@@ -6,6 +6,7 @@
      A room may use (include, or call at link time) the rooms below it in
      ORDER, never one above it or beside it on the same level:
 
+         shim                    the preload shim (libcgagent.so; preload/bridge.h only)
          preload, cli            entry points (one level: neither uses the other)
          core/agent              orchestration
          core/runtime            language runtimes inside the process (JVM)
@@ -56,9 +57,10 @@ ORDER = [  # bottom first; rooms in one tuple share a level
     ("core/runtime",),
     ("core/agent",),
     ("preload", "cli"),
+    ("shim",),
 ]
 LEVEL = {room: i for i, rooms in enumerate(ORDER) for room in rooms}
-TOP_DIRS = ("preload", "cli", "core", "sts", "sigv4")
+TOP_DIRS = ("shim", "preload", "cli", "core", "sts", "sigv4")
 
 MAX_LINES = 600
 # path -> why it may be longer.  Only generated or vendored data belongs
@@ -71,7 +73,7 @@ SOURCE_NAMES = ("Makefile",)
 HEADER_LABELS = ("Owns:", "Thread safety:", "Signal safety:")
 
 DOCS = ("README.md", "DEVELOPERS.md", "tests/README.md", "docs/*.md")
-DOC_PREFIXES = ("preload", "cli", "core", "sts", "sigv4", "scripts", "tests", "docs")
+DOC_PREFIXES = ("shim", "preload", "cli", "core", "sts", "sigv4", "scripts", "tests", "docs")
 DOC_PATH = re.compile(r"(?<![\w./$-])((?:%s)/[\w./*<>-]*)" % "|".join(DOC_PREFIXES))
 SKIP_DIRS = {".git", "build", "node_modules", "__pycache__"}
 
@@ -182,14 +184,21 @@ def nm_symbols(objects):
 
 
 def exported_names(root):
-    """The names preload/libcgagent.map exports (its global: list)."""
-    try:
-        text = open(os.path.join(root, "preload", "libcgagent.map")).read()
-    except OSError:
-        return set()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    m = re.search(r"global:(.*?)local:", text, flags=re.S)
-    return set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*;", m.group(1))) if m else set()
+    """The names the tree defines for the dynamic loader: the global: lists
+    of the version scripts (libc's wrappers, the allocator preload/bridge.c
+    forwards to the program's, and the shim's cgagent_shim_bridge, which the
+    implementation finds in the program's scope by design: preload/bridge.h)."""
+    names = set()
+    for rel in ("preload/libcgagent.map", "preload/impl.map", "shim/libcgagent.map"):
+        try:
+            text = open(os.path.join(root, rel)).read()
+        except OSError:
+            continue
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        m = re.search(r"global:(.*?)local:", text, flags=re.S)
+        if m:
+            names |= set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*;", m.group(1)))
+    return names
 
 
 def check_links(root, build, problems):

@@ -6,7 +6,8 @@
 (what `make lambda-layer` runs).  The zip holds
 
     cgagent-wrapper          the AWS_LAMBDA_EXEC_WRAPPER script (examples/lambda/)
-    lib/libcgagent.so        the agent
+    lib/libcgagent.so        the agent's preload shim
+    lib/libcgagent-impl.so   the agent, which the shim loads
     lib/<its libraries>      every shared library the agent needs that is not
                              part of glibc (libunwind, jansson, mbedTLS, ...),
                              copied from this machine, as ldd resolves them
@@ -68,6 +69,7 @@ def main():
     ap.add_argument("--output", required=True)
     args = ap.parse_args()
     lib = os.path.join(args.build, "libcgagent.so")
+    impl = os.path.join(args.build, "libcgagent-impl.so")
     cli = os.path.join(args.build, "cgagent")
     for p in (lib, cli):
         if not os.path.exists(p):
@@ -76,8 +78,12 @@ def main():
     with zipfile.ZipFile(tmp, "w") as z:
         add(z, WRAPPER, "cgagent-wrapper", 0o755)
         add(z, lib, "lib/libcgagent.so", 0o755)
+        agent = [lib]
+        if os.path.exists(impl):  # sanitizer builds have one library
+            add(z, impl, "lib/libcgagent-impl.so", 0o755)
+            agent.append(impl)
         copied = {}
-        for name, path in needed_libraries(lib) + needed_libraries(cli):
+        for name, path in sum((needed_libraries(p) for p in agent + [cli]), []):
             if name not in copied:
                 copied[name] = path
                 add(z, os.path.realpath(path), "lib/" + name, 0o755)

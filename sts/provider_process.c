@@ -26,6 +26,7 @@
  */
 #include "sts/provider.h"
 
+#include "core/base/environ.h"
 #include "core/base/error.h"
 
 #include <errno.h>
@@ -48,7 +49,6 @@
  * zombie is then left to the host program, or to init). */
 #define KILL_REAP_MS 2000
 
-extern char **environ;
 
 struct process_provider {
     struct cg_provider base;
@@ -136,7 +136,8 @@ static void free_argv(char **argv)
 static char **child_environment(void)
 {
     size_t n = 0;
-    while (environ && environ[n])
+    char **parent = cg_environ();
+    while (parent && parent[n])
         n++;
     char **env = calloc(n + 2, sizeof(char *));
     if (!env)
@@ -144,8 +145,8 @@ static char **child_environment(void)
     size_t k = 0;
     static const char key[] = "AWS_CODEGURU_PROFILER_ENABLED=";
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], key, sizeof(key) - 1) != 0)
-            env[k++] = environ[i];
+        if (strncmp(parent[i], key, sizeof(key) - 1) != 0)
+            env[k++] = parent[i];
     env[k++] = (char *)"AWS_CODEGURU_PROFILER_ENABLED=false";
     env[k] = NULL;
     return env;

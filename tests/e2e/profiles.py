@@ -12,6 +12,10 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("CGAGENT_BUILD", os.path.join(ROOT, "build"))
 LIB = os.path.join(BUILD, "libcgagent.so")
+# The agent proper, which the shim (LIB) loads deep-bound; sanitizer builds
+# have one library instead (Makefile, SPLIT).
+IMPL = os.path.join(BUILD, "libcgagent-impl.so")
+SPLIT = os.path.exists(IMPL)
 CLI = os.path.join(BUILD, "cgagent")
 WORKLOADS = os.path.join(BUILD, "workloads")
 # What LD_PRELOAD names: the library, behind the sanitizer runtime a

@@ -58,6 +58,8 @@ class PrivilegedPrograms(unittest.TestCase):
         # scratch clone is 0700), so both are built here, with the library
         # found by an absolute RUNPATH into this 0755 directory.
         shutil.copy(P.LIB, os.path.join(self.tmp, "libcgagent.so"))
+        if P.SPLIT:  # the shim loads the agent from its own directory
+            shutil.copy(P.IMPL, os.path.join(self.tmp, "libcgagent-impl.so"))
         self.setuid = os.path.join(self.tmp, "setuid_probe")
         subprocess.run([shutil.which("cc") or "cc", "-std=gnu11", "-O2", "-D_GNU_SOURCE",
                         "-o", self.setuid, PROBE_SRC, "-Wl,--no-as-needed", "-L" + self.tmp,

@@ -104,7 +104,8 @@ class LambdaLayer(UploadTestCase):
         with zipfile.ZipFile(self.zip) as z:
             names = {i.filename: (i.external_attr >> 16) for i in z.infolist()}
         self.assertTrue(names["cgagent-wrapper"] & stat.S_IXUSR)
-        for n in ("lib/libcgagent.so", "bin/cgagent", "lib/libjansson.so.4",
+        for n in ("lib/libcgagent.so", "lib/libcgagent-impl.so", "bin/cgagent",
+                  "lib/libjansson.so.4",
                   "lib/libunwind.so.8"):
             self.assertIn(n, names)
         self.assertFalse([n for n in names if n.startswith(("lib/libc.so", "lib/ld-linux"))],

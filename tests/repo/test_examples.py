@@ -89,6 +89,8 @@ class Dockerfile(unittest.TestCase):
         self.assertEqual(env, "ENV LD_PRELOAD=/opt/cgagent/libcgagent.so")
         with open(os.path.join(ROOT, "Makefile")) as f:
             mk = f.read()
+        self.assertIn("cgagent/usr/lib/libcgagent-impl.so", copy.split(),
+                      "the shim loads the agent from its own directory")
         for src in copy.split()[1:-1]:
             rel = src.replace("cgagent/usr/", "$(PREFIX)/")
             self.assertIn(os.path.dirname(rel), mk, src)
@@ -125,6 +127,8 @@ class Kubernetes(unittest.TestCase):
         env = {e["name"]: e["value"] for e in app["env"]}
         self.assertEqual(env["LD_PRELOAD"], mount + "/libcgagent.so")
         self.assertIn("/opt/cgagent/libcgagent.so", init["command"])
+        # The shim loads the agent from its own directory.
+        self.assertIn("/opt/cgagent/libcgagent-impl.so", init["command"])
         self.assertEqual({m["name"] for m in init["volumeMounts"]}, {vol})
         self.assertIn("AWS_CODEGURU_PROFILER_GROUP_ARN", env)
         self.assertIn("CGAGENT_ROLE_ARN", env)

@@ -108,7 +108,8 @@ class Install(unittest.TestCase):
                     "PREFIX=/usr"]
             subprocess.run(make + ["install"], check=True, capture_output=True)
             for rel in ("usr/share/man/man1/cgagent.1", "usr/share/man/man5/cgagent.conf.5",
-                        "usr/bin/cgagent", "usr/lib/libcgagent.so"):
+                        "usr/bin/cgagent", "usr/lib/libcgagent.so",
+                        "usr/lib/libcgagent-impl.so"):
                 self.assertTrue(os.path.isfile(os.path.join(dest, rel)), rel)
             with open(os.path.join(dest, "usr/share/man/man1/cgagent.1"), "rb") as a, \
                     open(MAN1, "rb") as b:

@@ -1,7 +1,8 @@
 /*
  * own_symbols.c - a program with its own copies of jansson and mbedTLS
- * functions (as a program that links them statically and exports its
- * symbols, -rdynamic, would have), behaving differently from the real
+ * functions, and of zlib, expat, libelf, inih and libunwind ones (as a
+ * program that links them statically and exports its symbols, -rdynamic,
+ * would have), behaving differently from the real
  * ones: each returns NULL or an error and counts its calls.  The program
  * calls each once itself; any further call came from someone else (the
  * agent binding to the program's symbols instead of its own).  It then
@@ -32,6 +33,20 @@ OWN(int, mbedtls_md, (const void *i, const unsigned char *in, size_t n, unsigned
 OWN(int, mbedtls_md_hmac, (const void *i, const unsigned char *k, size_t kn,
                            const unsigned char *in, size_t n, unsigned char *out), -1)
 OWN(int, mbedtls_sha256_ret, (const unsigned char *in, size_t n, unsigned char *out, int is224), -1)
+
+/* zlib, expat, libelf, inih and libunwind: one or more of each.  Only
+ * libunwind's API name: its internal calls between its own functions go
+ * through the program's scope (docs/security.md says why it stays so). */
+OWN(int, deflateInit2_, (void *s, int l, int m, int w, int ml, int st, const char *v, int n), -2)
+OWN(int, deflate, (void *s, int f), -2)
+OWN(int, deflateEnd, (void *s), -2)
+OWN(void *, gzopen, (const char *p, const char *m), NULL)
+OWN(void *, XML_ParserCreate_MM, (const char *e, const void *m, const char *s), NULL)
+OWN(unsigned, elf_version, (unsigned v), 0)
+OWN(void *, elf_memory, (char *image, size_t size), NULL)
+OWN(void *, elf_begin, (int fd, int cmd, void *ref), NULL)
+OWN(int, ini_parse_stream, (void *reader, void *stream, void *handler, void *user), -1)
+OWN(int, unw_backtrace, (void **buf, int n), 0)
 
 __attribute__((visibility("default"), noinline)) void *json_pack(const char *fmt, ...)
 {
@@ -74,6 +89,16 @@ int main(int argc, char **argv)
                          size_t, unsigned char *) = mbedtls_md_hmac;
     int (*volatile sha)(const unsigned char *, size_t, unsigned char *, int) = mbedtls_sha256_ret;
     void *(*volatile pack)(const char *, ...) = json_pack;
+    int (*volatile dinit)(void *, int, int, int, int, int, const char *, int) = deflateInit2_;
+    int (*volatile def)(void *, int) = deflate;
+    int (*volatile dend)(void *) = deflateEnd;
+    void *(*volatile gzo)(const char *, const char *) = gzopen;
+    void *(*volatile xml)(const char *, const void *, const char *) = XML_ParserCreate_MM;
+    unsigned (*volatile ever)(unsigned) = elf_version;
+    void *(*volatile emem)(char *, size_t) = elf_memory;
+    void *(*volatile ebeg)(int, int, void *) = elf_begin;
+    int (*volatile ini)(void *, void *, void *, void *) = ini_parse_stream;
+    int (*volatile bt)(void **, int) = unw_backtrace;
     loadb("{}", 2, 0, NULL), own++;
     loads("{}", 0, NULL), own++;
     dumps(NULL, 0), own++;
@@ -85,6 +110,16 @@ int main(int argc, char **argv)
     hmac(NULL, out, 1, out, 1, out), own++;
     sha(out, 0, out, 0), own++;
     pack("{}"), own++;
+    dinit(NULL, 0, 0, 0, 0, 0, NULL, 0), own++;
+    def(NULL, 0), own++;
+    dend(NULL), own++;
+    gzo("/nonexistent", "r"), own++;
+    xml(NULL, NULL, NULL), own++;
+    ever(1), own++;
+    emem(NULL, 0), own++;
+    ebeg(-1, 0, NULL), own++;
+    ini(NULL, NULL, NULL, NULL), own++;
+    bt(NULL, 0), own++;
     uint64_t r = own_symbols_work(seconds);
     printf("own_symbols: %ld own calls, %ld foreign calls\n", own, g_calls - own);
     return r == 42; /* never: keeps the work */

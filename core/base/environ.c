@@ -1,0 +1,30 @@
+/*
+ * environ.c - see environ.h.
+ *
+ * DESIGN: one pointer to the variable, not a copy of its value: setenv
+ * and putenv replace the block, and readers must see the current one.
+ */
+#include "core/base/environ.h"
+
+#include <stddef.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char ***g_location = &environ;
+
+/* CPython's getenv (preload/python.c) can run before a sanitizer runtime
+ * is initialised, so `make check` builds must not instrument this. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize("thread", "address", "undefined")))
+#endif
+char **cg_environ(void)
+{
+    return *__atomic_load_n(&g_location, __ATOMIC_RELAXED);
+}
+
+void cg_environ_use(char ***location)
+{
+    if (location)
+        __atomic_store_n(&g_location, location, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,258 @@
+/*
+ * shim.c - libcgagent.so, the object users preload: it loads the agent
+ * (libcgagent-impl.so, beside it) deep-bound and forwards the libc entry
+ * points the agent wraps.
+ *
+ * DESIGN: a preloaded library's undefined symbols are looked up in the
+ * program's scope first, so a program that exports its own jansson,
+ * mbedTLS, expat, zlib, libelf, libunwind or inih (a static copy linked
+ * with -rdynamic, a plugin host) would capture the agent's calls to them.
+ * The implementation is therefore opened with RTLD_DEEPBIND | RTLD_LOCAL:
+ * it and the libraries it loads see their own definitions first, and
+ * nothing of it enters the program's scope.  This object stays small and
+ * depends on libc, libdl and libunwind only (libunwind so that its
+ * thread-local cache is in static TLS: the SIGPROF handler reaches it, and
+ * a dlopen'ed library's TLS is allocated on first use, with malloc).
+ *
+ * The wrappers (pthread_create, sigaction, signal, setitimer, _exit,
+ * _Exit, getenv, mprotect; preload/interpose.c and preload/python.c say
+ * what each does) must be in the program's scope to interpose, so they
+ * are defined here and call the implementation's definitions once it is
+ * loaded; before that (other libraries' constructors, or a failed load)
+ * they call libc's.  getenv and mprotect never call dlsym, which can
+ * allocate: an allocator that calls getenv while starting would recurse.
+ *
+ * The bridge (preload/bridge.h) hands the implementation the program's
+ * allocator and environ, filled by static initialisation.
+ *
+ * What it won't do: read the environment or any file (the implementation
+ * decides whether the agent runs, privileged processes included), or
+ * load the implementation from anywhere but its own directory.
+ */
+#include "preload/bridge.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+extern char **environ;
+
+SHIM_EXPORT const struct cg_shim_bridge cgagent_shim_bridge = {
+    .version = CG_BRIDGE_VERSION,
+    .malloc = malloc,
+    .free = free,
+    .calloc = calloc,
+    .realloc = realloc,
+    .posix_memalign = posix_memalign,
+    .aligned_alloc = aligned_alloc,
+    .memalign = memalign,
+    .valloc = valloc,
+    .pvalloc = pvalloc,
+    .malloc_usable_size = malloc_usable_size,
+    .environ = &environ,
+};
+
+typedef int pthread_create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int sigaction_fn(int, const struct sigaction *, struct sigaction *);
+typedef sighandler_t signal_fn(int, sighandler_t);
+typedef int setitimer_fn(__itimer_which_t, const struct itimerval *, struct itimerval *);
+typedef void exit_fn(int);
+typedef char *getenv_fn(const char *);
+typedef int mprotect_fn(void *, size_t, int);
+
+struct entry_points {
+    pthread_create_fn *pthread_create;
+    sigaction_fn *sigaction;
+    signal_fn *signal;
+    setitimer_fn *setitimer;
+    exit_fn *exit_now;   /* _exit */
+    exit_fn *exit_now2;  /* _Exit */
+    getenv_fn *getenv;
+    mprotect_fn *mprotect;
+};
+
+/* libc's, resolved lazily; the implementation's, set once it is loaded. */
+static struct entry_points g_libc;
+static struct entry_points g_impl;
+static _Atomic bool g_impl_ready;
+
+#define LIBC(field, name) \
+    (g_libc.field ? g_libc.field : (*(void **)&g_libc.field = dlsym(RTLD_NEXT, name)))
+
+SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                               void *(*start)(void *), void *arg)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        return g_impl.pthread_create(thread, attr, start, arg);
+    pthread_create_fn *fn = LIBC(pthread_create, "pthread_create");
+    return fn ? fn(thread, attr, start, arg) : EAGAIN;
+}
+
+SHIM_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        return g_impl.sigaction(signo, act, old);
+    sigaction_fn *fn = LIBC(sigaction, "sigaction");
+    if (fn)
+        return fn(signo, act, old);
+    errno = ENOSYS;
+    return -1;
+}
+
+SHIM_EXPORT sighandler_t signal(int signo, sighandler_t handler)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        return g_impl.signal(signo, handler);
+    signal_fn *fn = LIBC(signal, "signal");
+    if (fn)
+        return fn(signo, handler);
+    errno = ENOSYS;
+    return SIG_ERR;
+}
+
+SHIM_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value,
+                          struct itimerval *old)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        return g_impl.setitimer(which, value, old);
+    setitimer_fn *fn = LIBC(setitimer, "setitimer");
+    if (fn)
+        return fn(which, value, old);
+    errno = ENOSYS;
+    return -1;
+}
+
+/* Async-signal-safe: libc's _exit is resolved by the constructor, and the
+ * system call serves before that. */
+static __attribute__((noreturn)) void exit_by_libc(int status)
+{
+    if (g_libc.exit_now)
+        g_libc.exit_now(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+SHIM_EXPORT void _exit(int status)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        g_impl.exit_now(status);
+    exit_by_libc(status);
+}
+
+SHIM_EXPORT void _Exit(int status)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        g_impl.exit_now2(status);
+    exit_by_libc(status);
+}
+
+/* Before the implementation is loaded: glibc's lookup, without its lock
+ * or any allocation. */
+SHIM_EXPORT char *getenv(const char *name)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        return g_impl.getenv(name);
+    size_t len = strlen(name);
+    for (char **env = environ; env && len && *env; env++)
+        if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+            return *env + len + 1;
+    return NULL;
+}
+
+SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
+        return g_impl.mprotect(addr, len, prot);
+    return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+/* One line on stderr: only a broken installation gets here. */
+static void say(const char *a, const char *b, const char *c)
+{
+    if (getauxval(AT_SECURE))
+        return; /* a privileged process prints nothing on our behalf */
+    const char *parts[] = {"cgagent: ", a, b, c, "; the agent stays off\n"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (parts[i] && write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0)
+            return;
+}
+
+/* <directory of this object>/libcgagent-impl.so, absolute. */
+static bool impl_path(char *out, size_t size, const char **self)
+{
+    Dl_info info;
+    if (!dladdr((void *)&cgagent_shim_bridge, &info) || !info.dli_fname)
+        return false;
+    *self = info.dli_fname;
+    char dir[PATH_MAX];
+    if (!realpath(info.dli_fname, dir))
+        return false;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return false;
+    slash[1] = '\0';
+    size_t n = strlen(dir);
+    if (n + sizeof(CG_IMPL_FILE) > size)
+        return false;
+    memcpy(out, dir, n);
+    memcpy(out + n, CG_IMPL_FILE, sizeof(CG_IMPL_FILE));
+    return true;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+    int saved_errno = errno;
+    LIBC(pthread_create, "pthread_create");
+    LIBC(sigaction, "sigaction");
+    LIBC(signal, "signal");
+    LIBC(setitimer, "setitimer");
+    LIBC(exit_now, "_exit");
+
+    char path[PATH_MAX];
+    const char *self = NULL;
+    if (!impl_path(path, sizeof(path), &self)) {
+        say("cannot find the directory of libcgagent.so", NULL, NULL);
+        goto out;
+    }
+    /* The bridge must be in the program's scope for the implementation to
+     * link against it, also when we were opened RTLD_LOCAL. */
+    dlopen(self, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND | RTLD_NODELETE);
+    if (!h) {
+        const char *err = dlerror();
+        say("cannot load the agent: ", err ? err : path, NULL);
+        goto out;
+    }
+    struct entry_points e;
+    *(void **)&e.pthread_create = dlsym(h, "pthread_create");
+    *(void **)&e.sigaction = dlsym(h, "sigaction");
+    *(void **)&e.signal = dlsym(h, "signal");
+    *(void **)&e.setitimer = dlsym(h, "setitimer");
+    *(void **)&e.exit_now = dlsym(h, "_exit");
+    *(void **)&e.exit_now2 = dlsym(h, "_Exit");
+    *(void **)&e.getenv = dlsym(h, "getenv");
+    *(void **)&e.mprotect = dlsym(h, "mprotect");
+    if (!e.pthread_create || !e.sigaction || !e.signal || !e.setitimer || !e.exit_now ||
+        !e.exit_now2 || !e.getenv || !e.mprotect) {
+        say(path, ": an entry point is missing", NULL);
+        goto out;
+    }
+    g_impl = e;
+    atomic_store_explicit(&g_impl_ready, true, memory_order_release);
+out:
+    errno = saved_errno;
+}
