@@ -27,55 +27,55 @@
 
 BRIDGE_EXPORT void *malloc(size_t size)
 {
-    return cgagent_shim_bridge.malloc(size);
+    return cgagent_shim_bridge_1.malloc(size);
 }
 
 BRIDGE_EXPORT void free(void *p)
 {
-    cgagent_shim_bridge.free(p);
+    cgagent_shim_bridge_1.free(p);
 }
 
 BRIDGE_EXPORT void *calloc(size_t n, size_t size)
 {
-    return cgagent_shim_bridge.calloc(n, size);
+    return cgagent_shim_bridge_1.calloc(n, size);
 }
 
 BRIDGE_EXPORT void *realloc(void *p, size_t size)
 {
-    return cgagent_shim_bridge.realloc(p, size);
+    return cgagent_shim_bridge_1.realloc(p, size);
 }
 
 BRIDGE_EXPORT int posix_memalign(void **p, size_t align, size_t size)
 {
-    return cgagent_shim_bridge.posix_memalign(p, align, size);
+    return cgagent_shim_bridge_1.posix_memalign(p, align, size);
 }
 
 BRIDGE_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-    return cgagent_shim_bridge.aligned_alloc(align, size);
+    return cgagent_shim_bridge_1.aligned_alloc(align, size);
 }
 
 BRIDGE_EXPORT void *memalign(size_t align, size_t size)
 {
-    return cgagent_shim_bridge.memalign(align, size);
+    return cgagent_shim_bridge_1.memalign(align, size);
 }
 
 BRIDGE_EXPORT void *valloc(size_t size)
 {
-    return cgagent_shim_bridge.valloc(size);
+    return cgagent_shim_bridge_1.valloc(size);
 }
 
 BRIDGE_EXPORT void *pvalloc(size_t size)
 {
-    return cgagent_shim_bridge.pvalloc(size);
+    return cgagent_shim_bridge_1.pvalloc(size);
 }
 
 BRIDGE_EXPORT size_t malloc_usable_size(void *p)
 {
-    return cgagent_shim_bridge.malloc_usable_size(p);
+    return cgagent_shim_bridge_1.malloc_usable_size(p);
 }
 
 __attribute__((constructor(101))) static void bridge_init(void)
 {
-    cg_environ_use(cgagent_shim_bridge.environ);
+    cg_environ_use(cgagent_shim_bridge_1.environ);
 }

@@ -18,7 +18,7 @@
  * The shim fills the table by static initialisation, so it is complete
  * before any of the implementation's code or constructors run.
  *
- * Owns: the layout of cgagent_shim_bridge (the shim defines the one
+ * Owns: the layout of cgagent_shim_bridge_1 (the shim defines the one
  * instance; the implementation reads it).
  * Thread safety: constant after the shim is loaded; any thread.
  * Signal safety: reading it is async-signal-safe; the allocator is not.
@@ -31,10 +31,7 @@
 /* The implementation's file name, beside libcgagent.so. */
 #define CG_IMPL_FILE "libcgagent-impl.so"
 
-#define CG_BRIDGE_VERSION 1
-
 struct cg_shim_bridge {
-    unsigned version; /* CG_BRIDGE_VERSION */
     void *(*malloc)(size_t size);
     void (*free)(void *p);
     void *(*calloc)(size_t n, size_t size);
@@ -49,7 +46,10 @@ struct cg_shim_bridge {
 };
 
 /* Defined by the shim, exported into the global scope; the implementation
- * refuses to load without it (an undefined symbol fails its dlopen). */
-extern const struct cg_shim_bridge cgagent_shim_bridge;
+ * refuses to load without it (an undefined symbol fails its dlopen).  The
+ * name carries the layout's version: a change to the struct changes the
+ * name, so a shim and an agent from different builds fail to load, with
+ * one line, instead of misreading the table. */
+extern const struct cg_shim_bridge cgagent_shim_bridge_1;
 
 #endif

@@ -186,7 +186,7 @@ def nm_symbols(objects):
 def exported_names(root):
     """The names the tree defines for the dynamic loader: the global: lists
     of the version scripts (libc's wrappers, the allocator preload/bridge.c
-    forwards to the program's, and the shim's cgagent_shim_bridge, which the
+    forwards to the program's, and the shim's cgagent_shim_bridge_1, which the
     implementation finds in the program's scope by design: preload/bridge.h)."""
     names = set()
     for rel in ("preload/libcgagent.map", "preload/impl.map", "shim/libcgagent.map"):

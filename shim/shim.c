@@ -51,8 +51,7 @@
 
 extern char **environ;
 
-SHIM_EXPORT const struct cg_shim_bridge cgagent_shim_bridge = {
-    .version = CG_BRIDGE_VERSION,
+SHIM_EXPORT const struct cg_shim_bridge cgagent_shim_bridge_1 = {
     .malloc = malloc,
     .free = free,
     .calloc = calloc,
@@ -195,7 +194,7 @@ static void say(const char *a, const char *b, const char *c)
 static bool impl_path(char *out, size_t size, const char **self)
 {
     Dl_info info;
-    if (!dladdr((void *)&cgagent_shim_bridge, &info) || !info.dli_fname)
+    if (!dladdr((void *)&cgagent_shim_bridge_1, &info) || !info.dli_fname)
         return false;
     *self = info.dli_fname;
     char dir[PATH_MAX];

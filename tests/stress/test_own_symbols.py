@@ -109,3 +109,28 @@ class ShimAlone(unittest.TestCase):
             self.assertRegex(lines[0], r"^cgagent: cannot load the agent: .*libcgagent-impl\.so.*; "
                                        r"the agent stays off$")
             self.assertFalse(os.path.exists(out))
+
+    def dynamic_symbols(self, lib, defined):
+        out = subprocess.run(["nm", "-D", "--defined-only" if defined else "--undefined-only",
+                              lib], capture_output=True, text=True, check=True).stdout
+        return {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
+
+    def test_the_shim_exports_the_wrappers_and_the_bridge_only(self):
+        wrappers = {"pthread_create", "sigaction", "signal", "setitimer", "_exit", "_Exit",
+                    "getenv", "mprotect"}
+        self.assertEqual(self.dynamic_symbols(profiles.LIB, True),
+                         wrappers | {"cgagent_shim_bridge_1"})
+        # The agent takes nothing else from the program's scope: every other
+        # undefined name is defined by one of its libraries (the link cannot
+        # use --no-undefined, because of the bridge).
+        ldd = subprocess.run(["ldd", profiles.IMPL], capture_output=True, text=True,
+                             check=True).stdout
+        self.assertNotIn("not found", ldd)
+        libs = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=> /" in l]
+        provided = set()
+        for lib in libs:
+            provided |= self.dynamic_symbols(lib, True)
+        out = subprocess.run(["nm", "-D", "--undefined-only", profiles.IMPL],
+                             capture_output=True, text=True, check=True).stdout
+        strong = {l.split()[-1].split("@")[0] for l in out.splitlines() if l.split()[0] == "U"}
+        self.assertEqual(strong - provided, {"cgagent_shim_bridge_1"})
