@@ -3,12 +3,16 @@
  *
  * DESIGN: libunwind's generic API (unw_init_remote/unw_step) with our
  * accessors: access_reg knows only RSP and RIP (all /proc gives us);
- * access_mem reads with process_vm_readv, so a stale or bogus stack
- * pointer costs an error, not a SIGSEGV in the host; find_proc_info is
- * libunwind-ptrace's, which locates unwind tables from /proc/PID/maps and
- * the ELF files (it uses no ptrace on that path).  That lookup is slow
- * (~1 ms cold), so the agent reuses a thread's previous stack while its
- * (syscall, SP, PC) is unchanged.
+ * access_mem reads with process_vm_readv, a 256-byte line at a time
+ * (core/sample/own_mem.h), so a stale or bogus stack pointer costs an
+ * error, not a SIGSEGV in the host; find_proc_info
+ * searches the .eh_frame_hdr that the dynamic linker already loaded
+ * (core/sample/unwind_table.h), and only for an object without one falls
+ * back to libunwind-ptrace's lookup, which reads /proc/PID/maps and maps
+ * the ELF file (about 1 ms per stack, cold).  Code in no loaded object
+ * (JIT code, an ELF file mapped by hand) ends the stack.  Unwind rules
+ * are cached by libunwind, and the agent also reuses a thread's previous
+ * stack while its (syscall, SP, PC) is unchanged.
  *
  * Only RSP and RIP are known, so a frame whose CFA is RBP-based (code built
  * with frame pointers, sanitizer interceptors) cannot be stepped through
@@ -32,6 +36,8 @@
 #include "core/sample/wall_internal.h"
 
 #include "core/base/error.h"
+#include "core/sample/own_mem.h"
+#include "core/sample/unwind_table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 struct cg_wall {
@@ -50,6 +55,7 @@ struct cg_wall {
     uint64_t sp, pc;    /* registers of the thread being unwound */
     uint64_t rbp;       /* recovered frame pointer, when has_rbp */
     bool has_rbp;
+    struct cg_own_mem mem; /* reads of this unwind; reset before each */
 };
 
 #define FP_SEARCH_BYTES (64 * 1024)
@@ -57,12 +63,10 @@ struct cg_wall {
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
 {
     (void)as;
-    (void)arg;
+    struct cg_wall *w = arg;
     if (write)
         return -UNW_EINVAL;
-    struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*val)
-               ? 0 : -UNW_EINVAL;
+    return cg_own_mem_read(&w->mem, addr, val, sizeof(*val)) ? 0 : -UNW_EINVAL;
 }
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
@@ -86,9 +90,23 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
     return -UNW_EBADREG;
 }
 
+/* libunwind's generic search of a binary-search table, exported by
+ * libunwind-x86_64 (libunwind-ptrace calls it too) but declared in no
+ * public header. */
+int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+                                       unw_proc_info_t *pi, int need_unwind_info, void *arg);
+
+/* The loaded object's own .eh_frame_hdr first (core/sample/unwind_table.h);
+ * libunwind-ptrace's ELF-file lookup only for an object without one. */
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
                           void *arg)
 {
+    unw_dyn_info_t di;
+    int rc = cg_unwind_table_find((uintptr_t)ip, &di);
+    if (rc == 0)
+        return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+    if (rc == CG_ENOTFOUND)
+        return -UNW_ENOINFO; /* JIT code or anonymous memory: no ELF file either */
     return _UPT_find_proc_info(as, ip, pi, need, ((struct cg_wall *)arg)->upt);
 }
 
@@ -248,24 +266,22 @@ static size_t unwind_once(struct cg_wall *w, uint64_t *pcs, size_t max, bool *fa
     return n;
 }
 
-static bool read_word(uint64_t addr, uint64_t *val)
+static bool read_word(struct cg_wall *w, uint64_t addr, uint64_t *val)
 {
-    struct iovec local = {val, sizeof(*val)}, remote = {(void *)(uintptr_t)addr, sizeof(*val)};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*val);
+    return cg_own_mem_read(&w->mem, addr, val, sizeof(*val));
 }
 
-static bool read_bytes(uint64_t addr, void *buf, size_t n)
+static bool read_bytes(struct cg_wall *w, uint64_t addr, void *buf, size_t n)
 {
-    struct iovec local = {buf, n}, remote = {(void *)(uintptr_t)addr, n};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+    return cg_own_mem_read(&w->mem, addr, buf, n);
 }
 
 /* Where the code at `at` jumps at once, or 0: a PLT stub (through its
  * GOT slot) or a tail-jump thunk (jmp rel32), each maybe after endbr64. */
-static uint64_t jump_target(uint64_t at)
+static uint64_t jump_target(struct cg_wall *w, uint64_t at)
 {
     unsigned char b[16];
-    if (!read_bytes(at, b, sizeof(b)))
+    if (!read_bytes(w, at, b, sizeof(b)))
         return 0;
     size_t i = 0;
     if (b[0] == 0xF3 && b[1] == 0x0F && b[2] == 0x1E && b[3] == 0xFA)
@@ -281,17 +297,17 @@ static uint64_t jump_target(uint64_t at)
         return 0;
     memcpy(&disp, &b[i + 2], 4);
     uint64_t slot = at + i + 6 + (int64_t)disp, target;
-    return read_word(slot, &target) ? target : 0;
+    return read_word(w, slot, &target) ? target : 0;
 }
 
 /* Does a call to `target` end up in the function starting at fn_start
  * (directly, or through at most three PLT stubs or thunks)? */
-static bool reaches(uint64_t target, uint64_t fn_start)
+static bool reaches(struct cg_wall *w, uint64_t target, uint64_t fn_start)
 {
     for (int hop = 0; hop < 4 && target; hop++) {
         if (target == fn_start)
             return true;
-        target = jump_target(target);
+        target = jump_target(w, target);
     }
     return false;
 }
@@ -301,18 +317,18 @@ enum call_kind { NOT_A_CALL, CALL_TO_FN, CALL_ELSEWHERE, CALL_INDIRECT };
 /* What the instruction before `ret` is, relative to the function starting
  * at fn_start: a direct call to it (itself or through a PLT stub), a
  * direct call to something else, an indirect call, or no call at all. */
-static enum call_kind call_before(uint64_t ret, uint64_t fn_start)
+static enum call_kind call_before(struct cg_wall *w, uint64_t ret, uint64_t fn_start)
 {
     if (ret < 4096)
         return NOT_A_CALL;
     unsigned char b[8];
-    if (!read_bytes(ret - 8, b, sizeof(b)))
+    if (!read_bytes(w, ret - 8, b, sizeof(b)))
         return NOT_A_CALL;
     if (b[3] == 0xE8) {
         int32_t rel;
         memcpy(&rel, &b[4], 4);
         uint64_t target = ret + (int64_t)rel;
-        if (reaches(target, fn_start))
+        if (reaches(w, target, fn_start))
             return CALL_TO_FN;
         return CALL_ELSEWHERE;
     }
@@ -337,22 +353,22 @@ static bool in_code(uint64_t ret)
  * (an indirect call, or F reached by a tail call) the caller's record must
  * look right too.  Stale records left in F's locals by F's own earlier
  * calls return into F, and are refused. */
-static bool frame_record_of(uint64_t a, const unw_proc_info_t *f)
+static bool frame_record_of(struct cg_wall *w, uint64_t a, const unw_proc_info_t *f)
 {
     uint64_t saved, ret;
-    if (!read_word(a, &saved) || (saved != 0 && (saved <= a || saved > a + 8 * 1024 * 1024)))
+    if (!read_word(w, a, &saved) || (saved != 0 && (saved <= a || saved > a + 8 * 1024 * 1024)))
         return false;
-    if (!read_word(a + 8, &ret) || !in_code(ret) || (ret > f->start_ip && ret <= f->end_ip))
+    if (!read_word(w, a + 8, &ret) || !in_code(ret) || (ret > f->start_ip && ret <= f->end_ip))
         return false;
-    switch (call_before(ret, f->start_ip)) {
+    switch (call_before(w, ret, f->start_ip)) {
     case CALL_TO_FN:
         return true;
     case CALL_ELSEWHERE:
     case CALL_INDIRECT: {
         uint64_t up_saved, up_ret;
-        return saved != 0 && read_word(saved, &up_saved) && read_word(saved + 8, &up_ret) &&
+        return saved != 0 && read_word(w, saved, &up_saved) && read_word(w, saved + 8, &up_ret) &&
                (up_saved == 0 || (up_saved > saved && up_saved <= saved + 8 * 1024 * 1024)) &&
-               in_code(up_ret) && call_before(up_ret, 0) != NOT_A_CALL;
+               in_code(up_ret) && call_before(w, up_ret, 0) != NOT_A_CALL;
     }
     default:
         return false;
@@ -360,7 +376,7 @@ static bool frame_record_of(uint64_t a, const unw_proc_info_t *f)
 }
 
 /* The frame record of the function holding `ip`, closest above sp. */
-static bool find_frame_record(uint64_t sp, uint64_t ip, bool return_address, uint64_t *rbp)
+static bool find_frame_record(struct cg_wall *w, uint64_t sp, uint64_t ip, bool return_address, uint64_t *rbp)
 {
     unw_proc_info_t pi;
     uint64_t at = return_address ? ip - 1 : ip;
@@ -368,9 +384,9 @@ static bool find_frame_record(uint64_t sp, uint64_t ip, bool return_address, uin
         return false;
     for (uint64_t a = (sp + 7) & ~7ull; a < sp + FP_SEARCH_BYTES; a += 8) {
         uint64_t probe;
-        if (!read_word(a, &probe))
+        if (!read_word(w, a, &probe))
             return false; /* off the end of the stack */
-        if (frame_record_of(a, &pi)) {
+        if (frame_record_of(w, a, &pi)) {
             *rbp = a;
             return true;
         }
@@ -386,6 +402,7 @@ int cg_wall_unwind(struct cg_wall *w, const struct cg_wall_state *st, uint64_t *
     w->sp = st->sp;
     w->pc = st->pc;
     w->has_rbp = false;
+    cg_own_mem_reset(&w->mem);
     bool failed;
     uint64_t last_sp;
     size_t n = unwind_once(w, pcs, max, &failed, &last_sp);
@@ -394,7 +411,7 @@ int cg_wall_unwind(struct cg_wall *w, const struct cg_wall_state *st, uint64_t *
     uint64_t *again = NULL;
     for (int round = 0; round < 8 && failed && n >= 1; round++) {
         uint64_t rbp;
-        if (!find_frame_record(last_sp, pcs[n - 1], n > 1, &rbp))
+        if (!find_frame_record(w, last_sp, pcs[n - 1], n > 1, &rbp))
             break;
         if (!again && !(again = malloc(max * sizeof(*again))))
             break;

@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
 """`make bench`: what the agent costs, beside gperftools and no profiler.
 
-1. Signal handler cost at stack depths 10, 50 and 200: the whole cost of
-   one profiling signal to the interrupted thread with the agent's handler,
-   beside the bare cost of delivering a signal to an empty handler, in the
-   same run (tests/bench/signal_cost.c), plus the agent's own measure
+1. Signal handler cost at stack depths 10, 50 and 200: one process per
+   measurement alternates a signal to an empty handler (bare delivery)
+   with a SIGPROF to the agent's handler, spinning on the CPU between them
+   (tests/bench/signal_cost.c), plus the agent's own measure
    (debugInfo.genericMetrics.handlerNsAverage).
-2. Whole-process CPU time at 100 Hz, interleaved rounds, median of the
-   per-round ratios against no profiler with a 95% confidence interval,
-   and an A/A line (a second plain run) that shows the machine's noise:
-   the known-answer workload in fixed-work mode and xz.
+2. Whole-process CPU time at 100 Hz: the plain and the profiled program
+   side by side, one per CPU, in shuffled rounds (tests/bench/runs.py);
+   median of the per-pair ratios with a 95% confidence interval, an A/A
+   pair (plain beside plain) that shows the machine's noise, and cgagent
+   beside gperftools directly: the known-answer workload in fixed-work
+   mode, xz, and the Java known-answer workload.
 3. Fixed cost per process: /bin/true under each profiler.
    Beside them, the agent's own CPU per second of run time by activity
    (debugInfo.genericMetrics agentCpuNs.*, docs/format.md).
 4. Peak RSS of the xz run under each profiler.
-5. A loopback server under load: redis-server with redis-benchmark (GET
-   throughput and p99 latency), when both are installed.
+5. A loopback server under load: one redis-server per profiler, side by
+   side, and redis-benchmark bursts against each in turn (GET throughput
+   and p99 latency), when both are installed.
 6. Building and encoding a 50,000-node call tree.
 
 Prints a table and writes everything as JSON to BUILD/bench/results.json.
@@ -42,20 +45,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def handler_costs(build, rounds, count):
+    """Per depth, `rounds` processes of signal_cost in paired mode under
+    the agent: each alternates a signal to an empty handler (bare
+    delivery) with a SIGPROF to the agent's handler, spinning on the CPU
+    between them; one ratio of medians per process."""
     exe = os.path.join(build, "bench", "signal_cost")
     lib = os.path.join(build, "libcgagent.so")
     out = {}
     for depth in (10, 50, 200):
         bare, agent, inside = [], [], []
         for _ in range(rounds):
-            r = subprocess.run([exe, str(depth), str(count), "own"], env=runs.clean_env(),
-                               capture_output=True, text=True, check=True)
-            bare.append(int(r.stdout.split()[1]))
             with tempfile.TemporaryDirectory() as d:
-                r = subprocess.run([exe, str(depth), str(count), "agent"],
+                r = subprocess.run([exe, str(depth), str(count), "paired"],
                                    env=runs.clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=d),
                                    capture_output=True, text=True, check=True)
-                agent.append(int(r.stdout.split()[1]))
+                words = r.stdout.split()
+                agent.append(int(words[words.index("median_ns") + 1]))
+                bare.append(int(words[words.index("bare_median_ns") + 1]))
                 doc = json.load(open(glob.glob(os.path.join(d, "*.json"))[0]))
                 gm = doc["debugInfo"].get("genericMetrics", {})
                 inside.append(gm.get("handlerNsAverage", float("nan")))
@@ -95,22 +101,47 @@ def agent_cpu(profs, before, wall_s):
     return {a: v / 1e6 / wall_s for a, v in ns.items()} if wall_s > 0 else {}
 
 
+def comparisons(names):
+    """Which pairs run side by side: each profiler against no profiler, the
+    A/A control, and cgagent against gperftools directly."""
+    out = [(n, "none") for n in names if n != "none"] + [("none (A/A)", "none")]
+    if "gperftools" in names:
+        out.append(("cgagent", "gperftools"))
+    return out
+
+
 def overhead_table(label, argv, profs, names, rounds):
+    """CPU-time ratios of argv under each profiler, from concurrent pairs
+    (tests/bench/runs.py) when the machine has two CPUs, else from
+    sequential interleaved rounds."""
     before = set(glob.glob(os.path.join(profs.tmp, "cg*")))
-    res = runs.interleaved(argv, profs, names, rounds)
-    rat = ratios(res)
-    print("   %s (%d rounds): plain %.3f CPU-s median" % (
-        label, rounds, statistics.median(r[0] for r in res["none"])))
+    if runs.two_cpus():
+        pairs = runs.concurrent_pairs(argv, profs, comparisons(names), rounds)
+        method = "side by side on two CPUs"
+        by_name = {}
+        for (a, b), rs in pairs.items():
+            for ra, rb in rs:
+                by_name.setdefault(a, []).append(ra)
+                by_name.setdefault(b, []).append(rb)
+        rat = {("%s vs %s" % (a, b) if b != "none" else a):
+               median_ci([ra[0] / rb[0] for ra, rb in rs]) for (a, b), rs in pairs.items()}
+    else:
+        by_name = runs.interleaved(argv, profs, names, rounds)
+        method = "one after another"
+        rat = ratios(by_name)
+    print("   %s (%d rounds, %s): plain %.3f CPU-s median" % (
+        label, rounds, method, statistics.median(r[0] for r in by_name["none"])))
     for n, r in rat.items():
-        print("     %-12s CPU ratio vs none %s" % (n, fmt_ratio(*r)))
-    per_s = agent_cpu(profs, before, sum(r[1] for r in res["cgagent"]))
+        print("     %-24s CPU ratio %s" % (n, fmt_ratio(*r)))
+    per_s = agent_cpu(profs, before, sum(r[1] for r in by_name["cgagent"]))
     print("     cgagent's own CPU, ms per second of run time (last document's "
           "encoding and write not counted):")
     print("       " + ", ".join("%s %.3f" % (a, v) for a, v in per_s.items()))
     print("       total %.3f ms/s (%.2f%% of one CPU)" % (sum(per_s.values()),
                                                         sum(per_s.values()) / 10))
-    return {"cpu_s": {n: [r[0] for r in rs] for n, rs in res.items()},
-            "rss_kib": {n: statistics.median(r[2] for r in rs) for n, rs in res.items()},
+    return {"method": method,
+            "cpu_s": {n: [r[0] for r in rs] for n, rs in by_name.items()},
+            "rss_kib": {n: statistics.median(r[2] for r in rs) for n, rs in by_name.items()},
             "ratio": rat, "agent_cpu_ms_per_s": per_s}
 
 
@@ -144,7 +175,7 @@ def fixed_cost(profs, names, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--rounds", type=int, default=11, help="interleaved rounds per workload")
+    ap.add_argument("--rounds", type=int, default=21, help="rounds per workload")
     ap.add_argument("--quick", action="store_true", help="fewer rounds, smaller inputs")
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build))
@@ -158,7 +189,7 @@ def main():
     try:
         print("== 1. One profiling signal: bare delivery vs the agent's handler")
         results["handler"] = handler_costs(build, 3 if args.quick else 7,
-                                           100 if args.quick else 300)
+                                           100 if args.quick else 200)
 
         print("== 1b. Inside the handler: CPython vs a C program of about the same depth")
         python_bench.python_vs_c(build)
@@ -168,7 +199,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             data = os.path.join(d, "data.txt")
             with open(data, "w") as f:
-                for i in range(60000 if args.quick else 150000):
+                for i in range(30000 if args.quick else 50000):
                     f.write("line %d %x %o payload payload %d\n" % (i, i * 7919, i, i % 97))
             results["known_answer"] = overhead_table(
                 "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, names, rounds)
@@ -184,10 +215,11 @@ def main():
             print("     %-12s %.1f MiB (+%.1f)" % (n, kib / 1024,
                                                    (kib - results["xz"]["rss_kib"]["none"]) / 1024))
 
-        print("== 5. redis-server under redis-benchmark (GET, 20 clients)")
+        print("== 5. redis-server under redis-benchmark (GET, 20 clients; servers side by side, "
+              "bursts in turn)")
         if redis_bench.available():
-            reqs = 50000 if args.quick else 300000
-            rr = redis_bench.interleaved(profs, names, 2 if args.quick else 5, reqs)
+            reqs = 20000 if args.quick else 100000
+            rr = redis_bench.alternating(profs, names, 3 if args.quick else 21, reqs)
             results["redis"] = rr
             base = [r["rps"] for r in rr["none"]]
             for n, rs in rr.items():

@@ -6,18 +6,29 @@
  *                                   the bare cost of delivering a signal
  *   signal_cost DEPTH COUNT agent   whatever handler is installed (run it
  *                                   with the agent preloaded)
+ *   signal_cost DEPTH COUNT paired  both in one process, alternating: a
+ *                                   SIGUSR2 to an empty handler of its own
+ *                                   (bare delivery), then a SIGPROF to the
+ *                                   installed (the agent's) handler
+ *
+ * The paired mode is the one `make bench` uses: on a virtual machine the
+ * cost of delivering a signal drifts by tens of percent between processes
+ * and minutes, and alternating in one process puts both measurements
+ * under the same drift.
  *
  * The thread recurses DEPTH frames, then sends itself COUNT signals with
  * rt_tgsigqueueinfo and si_code SI_TIMER, which the kernel delivers before
  * the call returns, so the time around the call is the whole cost: kernel
  * entry, signal frame, handler, sigreturn.  The agent's handler takes it
  * as a CPU-timer sample (it ignores signals that are not SI_TIMER).  The
- * signals are spaced 2 ms apart so the agent's thread drains the ring
- * between them (a full ring would make the handler return early and look
- * cheap).  Prints the median and the 10th/90th percentiles in ns.
+ * signals are spaced 5 ms apart, spinning on the CPU (SIGPROF at 100 Hz
+ * in paired mode), so the agent's thread drains the ring between them (a
+ * full ring would make the handler return early and look cheap).  Prints
+ * the median and the 10th/90th percentiles in ns (and, paired, the bare
+ * signals' median).
  */
-#define _GNU_SOURCE
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +39,7 @@
 
 static volatile sig_atomic_t handled;
 static int depth, count;
+static uint64_t gap_ns = 5 * 1000 * 1000; /* 100 Hz of SIGPROF in paired mode */
 static uint64_t *costs;
 
 static void empty_handler(int sig, siginfo_t *info, void *uc)
@@ -51,19 +63,41 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void measure(void)
+static uint64_t *bare_costs; /* paired mode: the SIGUSR2 deliveries */
+
+/* One signal to this thread; returns what the call cost, handler included. */
+static uint64_t one_signal(int sig)
 {
     siginfo_t info;
     memset(&info, 0, sizeof(info));
-    info.si_signo = SIGPROF;
+    info.si_signo = sig;
     info.si_code = SI_TIMER;
     pid_t pid = getpid(), tid = (pid_t)syscall(SYS_gettid);
-    struct timespec gap = {0, 2 * 1000 * 1000};
+    uint64_t t0 = now_ns();
+    syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &info);
+    return now_ns() - t0;
+}
+
+/* The gap between signals is spent on the CPU, as it is before every real
+ * CPU-time sample: a thread is only ever sampled while it runs.  (After a
+ * sleep, a virtual machine's idle vCPU comes back with cold caches and
+ * TLBs, which multiplies the cost of any handler that touches memory.) */
+static void spin_ns(uint64_t ns)
+{
+    uint64_t until = now_ns() + ns;
+    while (now_ns() < until)
+        __asm__ volatile("" ::: "memory");
+}
+
+static void measure(void)
+{
     for (int i = 0; i < count; i++) {
-        uint64_t t0 = now_ns();
-        syscall(SYS_rt_tgsigqueueinfo, pid, tid, SIGPROF, &info);
-        costs[i] = now_ns() - t0;
-        nanosleep(&gap, NULL);
+        if (bare_costs) {
+            bare_costs[i] = one_signal(SIGUSR2);
+            spin_ns(gap_ns);
+        }
+        costs[i] = one_signal(SIGPROF);
+        spin_ns(gap_ns);
     }
 }
 
@@ -80,8 +114,9 @@ static __attribute__((noinline)) int descend(int level)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 || (strcmp(argv[3], "own") && strcmp(argv[3], "agent"))) {
-        fprintf(stderr, "usage: signal_cost DEPTH COUNT own|agent\n");
+    if (argc != 4 || (strcmp(argv[3], "own") && strcmp(argv[3], "agent") &&
+                      strcmp(argv[3], "paired"))) {
+        fprintf(stderr, "usage: signal_cost DEPTH COUNT own|agent|paired\n");
         return 2;
     }
     depth = atoi(argv[1]);
@@ -93,17 +128,26 @@ int main(int argc, char **argv)
     costs = calloc((size_t)count, sizeof(*costs));
     if (!costs)
         return 1;
-    if (!strcmp(argv[3], "own")) {
+    bool paired = !strcmp(argv[3], "paired");
+    if (paired && !(bare_costs = calloc((size_t)count, sizeof(*bare_costs))))
+        return 1;
+    if (!strcmp(argv[3], "own") || paired) {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = empty_handler;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigaction(SIGPROF, &sa, NULL);
+        sigaction(paired ? SIGUSR2 : SIGPROF, &sa, NULL);
     }
     descend(1);
     qsort(costs, (size_t)count, sizeof(*costs), cmp_u64);
-    printf("median_ns %llu p10_ns %llu p90_ns %llu\n", (unsigned long long)costs[count / 2],
+    printf("median_ns %llu p10_ns %llu p90_ns %llu", (unsigned long long)costs[count / 2],
            (unsigned long long)costs[count / 10], (unsigned long long)costs[count * 9 / 10]);
+    if (paired) {
+        qsort(bare_costs, (size_t)count, sizeof(*bare_costs), cmp_u64);
+        printf(" bare_median_ns %llu", (unsigned long long)bare_costs[count / 2]);
+    }
+    printf("\n");
     free(costs);
+    free(bare_costs);
     return 0;
 }

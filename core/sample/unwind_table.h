@@ -1,0 +1,32 @@
+/*
+ * unwind_table.h - where the unwind table of a loaded object lies in our
+ * own memory, for unwinding our own threads without reading ELF files.
+ *
+ * Every object the dynamic linker loaded (the program, its libraries, the
+ * vDSO) carries its .eh_frame_hdr in a loaded segment: a sorted table of
+ * (function start, FDE) pairs that libunwind can binary-search through a
+ * memory accessor.  Finding it takes one dl_iterate_phdr walk, a few
+ * microseconds, where libunwind-ptrace's lookup re-reads /proc/PID/maps
+ * and maps the ELF file each time the unwind crosses into another object
+ * (about a millisecond a stack, cold).
+ *
+ * Owns: nothing (the description points into the loaded object).
+ * Thread safety: any thread.  The description stays valid only while the
+ * object stays loaded: read the table through a fault-proof accessor.
+ * Signal safety: none (dl_iterate_phdr takes the loader's lock).
+ */
+#ifndef CG_UNWIND_TABLE_H
+#define CG_UNWIND_TABLE_H
+
+#include <libunwind.h>
+#include <stdint.h>
+
+/* Fills *di with the binary-search table of the loaded object whose
+ * loaded segment holds ip (format UNW_INFO_FORMAT_REMOTE_TABLE, as
+ * libunwind's dwarf_search_unwind_table takes it).  Returns 0,
+ * CG_ENOTFOUND (no loaded object holds ip: JIT code, anonymous memory),
+ * or CG_EPARSE (the object has no table in the usual encoding: the
+ * caller falls back to a slower lookup). */
+int cg_unwind_table_find(uintptr_t ip, unw_dyn_info_t *di);
+
+#endif
