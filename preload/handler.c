@@ -9,6 +9,14 @@
  * the ucontext), and commits.  Any failure is a counted drop, never a
  * wait.  No malloc, locks, stdio, logging or getenv.
  *
+ * The short walk first: the frame rules the agent thread learned
+ * (core/sample/frame_rules.h) take the stack from the interrupted
+ * registers in a few instructions a frame, reading only the thread's own
+ * stack; a sample with an address the rules do not know goes to
+ * unw_backtrace as below, flagged SLOW so the agent learns its addresses.
+ * Threads whose stack bounds are unknown (found by the task scan, not
+ * registered by themselves) always take unw_backtrace.
+ *
  * Why unw_backtrace: on x86-64 it uses libunwind's per-thread trace cache
  * (no global lock, no sigprocmask once warm, ~1 µs for 35 frames), while
  * an unw_step loop takes a global lock and two sigprocmask syscalls per
@@ -49,6 +57,7 @@
 
 #include "core/runtime/jvm.h"
 #include "core/sample/count_key.h"
+#include "core/sample/frame_rules.h"
 #include "core/sample/jit_unwind.h"
 #include "core/sample/ring.h"
 #include "core/sample/threads.h"
@@ -73,6 +82,7 @@
 #define CG_JAVA_NATIVE_MAX 256
 
 static _Atomic(struct cg_threads *) g_threads;
+static _Atomic(const struct cg_frame_rules *) g_rules;
 static __thread struct cg_thread_slot *tls_slot TLS_IE;
 static __thread pid_t tls_tid TLS_IE;      /* this thread's tid, 0 = not yet read */
 static __thread int tls_in_handler TLS_IE; /* re-entry guard */
@@ -92,6 +102,11 @@ static struct cg_code_range g_unblock[CG_UNBLOCK_RANGES];
 void cg_handler_set_threads(struct cg_threads *threads)
 {
     atomic_store_explicit(&g_threads, threads, memory_order_release);
+}
+
+void cg_handler_set_rules(const struct cg_frame_rules *rules)
+{
+    atomic_store_explicit(&g_rules, rules, memory_order_release);
 }
 
 void cg_handler_set_current_slot(struct cg_thread_slot *slot)
@@ -162,9 +177,38 @@ static uintptr_t interrupted_pc_sigsafe(const void *ucontext)
 #endif
 }
 
+/* The short walk with the learned frame rules; false when it cannot
+ * give the whole stack (then rec->pcs holds nothing useful). */
+static bool walk_rules_sigsafe(struct cg_sample_rec *rec, const void *ucontext,
+                               const struct cg_thread_slot *slot, size_t *depth, unsigned *flags)
+{
+#if defined(__x86_64__)
+    const struct cg_frame_rules *rules = atomic_load_explicit(&g_rules, memory_order_acquire);
+    uint64_t lo = atomic_load_explicit(&slot->stack_lo, memory_order_relaxed);
+    uint64_t hi = atomic_load_explicit(&slot->stack_hi, memory_order_relaxed);
+    if (!rules || !hi)
+        return false;
+    const ucontext_t *uc = ucontext;
+    struct cg_frame_regs regs = {(uint64_t)uc->uc_mcontext.gregs[REG_RIP],
+                                 (uint64_t)uc->uc_mcontext.gregs[REG_RSP],
+                                 (uint64_t)uc->uc_mcontext.gregs[REG_RBP]};
+    enum cg_walk_result r =
+        cg_frame_rules_walk_sigsafe(rules, &regs, lo, hi, rec->pcs, CG_MAX_UNWIND_FRAMES, depth);
+    if (r == CG_WALK_MISS)
+        return false;
+    if (r == CG_WALK_FULL)
+        *flags |= CG_REC_TRUNCATED;
+    return true;
+#else
+    (void)rec, (void)ucontext, (void)slot, (void)depth, (void)flags;
+    return false;
+#endif
+}
+
 /* Unwinds into rec and trims the handler's own frames.  Returns the
  * number of frames kept. */
-static size_t unwind_sigsafe(struct cg_sample_rec *rec, uintptr_t pc, unsigned *flags)
+static size_t unwind_sigsafe(struct cg_sample_rec *rec, const void *ucontext,
+                             const struct cg_thread_slot *slot, uintptr_t pc, unsigned *flags)
 {
     /* ld.so: see the DESIGN note.  A generated trampoline's first or last
      * instruction: its registered unwind rule does not hold there
@@ -176,6 +220,10 @@ static size_t unwind_sigsafe(struct cg_sample_rec *rec, uintptr_t pc, unsigned *
         *flags |= CG_REC_UNWIND_FAILED;
         return 1;
     }
+    size_t walked;
+    if (walk_rules_sigsafe(rec, ucontext, slot, &walked, flags))
+        return walked;
+    *flags |= CG_REC_SLOW;
     int n = unw_backtrace((void **)rec->pcs, CG_MAX_UNWIND_FRAMES);
     /* Frames above the signal frame are ours (this handler and the
      * sigreturn trampoline); the interrupted PC starts the real stack. */
@@ -240,7 +288,7 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
         goto done; /* counted by the ring */
     unsigned flags = 0;
     uintptr_t pc = interrupted_pc_sigsafe(ucontext);
-    size_t depth = unwind_sigsafe(rec, pc, &flags);
+    size_t depth = unwind_sigsafe(rec, ucontext, slot, pc, &flags);
     size_t native = depth < CG_JAVA_NATIVE_MAX ? depth : CG_JAVA_NATIVE_MAX;
     size_t java = cg_jvm_walk_sigsafe(ucontext, &rec->pcs[native], CG_MAX_UNWIND_FRAMES - native);
     if (java) {

@@ -141,12 +141,14 @@ static void fork_child(void)
     if (old && !cg_agent_is_stopped(old)) {
         /* The parent's agent copy is leaked: see DESIGN. */
         cg_handler_set_threads(NULL);
+        cg_handler_set_rules(NULL);
         cg_handler_set_current_slot(NULL);
         /* A short delay before the child's agent does any work: most
          * fork children exec at once, and exec ends the thread. */
         struct cg_agent *agent = make_agent(50);
         atomic_store(&cg_preload_agent, agent);
         if (agent) {
+            cg_handler_set_rules(cg_agent_frame_rules(agent));
             cg_handler_set_threads(cg_agent_threads(agent));
             register_current_thread(agent);
             if (cg_agent_start(agent) != 0) {
@@ -254,6 +256,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     }
     cg_handler_init_loader_range();
     cg_handler_init_unblock_ranges();
+    cg_handler_set_rules(cg_agent_frame_rules(agent));
     cg_handler_set_threads(cg_agent_threads(agent));
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -263,6 +266,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     if (cg_real.real_sigaction(CG_PROFILE_SIGNAL, &sa, NULL) != 0) {
         CG_ERROR("cannot install the SIGPROF handler: %s; the agent stays off", strerror(errno));
         cg_handler_set_threads(NULL);
+        cg_handler_set_rules(NULL);
         cg_agent_free(agent);
         goto out;
     }

@@ -32,6 +32,7 @@
 struct cg_agent;
 struct cg_thread_slot;
 struct cg_threads;
+struct cg_frame_rules;
 
 #define CG_PROFILE_SIGNAL SIGPROF
 
@@ -67,6 +68,10 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext);
 
 /* Points the handler at a registry (NULL: record nothing). */
 void cg_handler_set_threads(struct cg_threads *threads);
+
+/* Publishes the frame rules the handler walks stacks with (NULL: every
+ * sample through libunwind).  Set before the threads, cleared after. */
+void cg_handler_set_rules(const struct cg_frame_rules *rules);
 
 /* Sets or clears the calling thread's cached slot. */
 void cg_handler_set_current_slot(struct cg_thread_slot *slot);

@@ -21,6 +21,7 @@
 #include "core/base/log.h"
 #include "core/base/own_thread.h"
 #include "core/runtime/jvm.h"
+#include "core/sample/frame_rules.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
@@ -119,6 +120,9 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
         goto err;
     if (!(a->stacks = cg_stackagg_new()))
         goto err;
+    /* 2^14 rules, 256 KiB: without it every sample goes through libunwind. */
+    if (!(a->frame_rules = cg_frame_rules_new(14)))
+        CG_DEBUG("no frame rule table: the handler unwinds with libunwind only");
     struct cg_jvm_options jo = {.real = opts->real, .before_death = jvm_before_death, .ctx = a};
     if (!(a->jvm = cg_jvm_new(&jo)))
         goto err;
@@ -177,6 +181,7 @@ void cg_agent_free(struct cg_agent *a)
     if (!a->jvm_attached)
         cg_jvm_free(a->jvm); /* else the VM may still call back: leaked */
     cg_threads_free(a->threads);
+    cg_frame_rules_free(a->frame_rules);
     free(a->output_dir);
     free(a->profile_name);
     free(a->exe_path);
@@ -186,6 +191,11 @@ void cg_agent_free(struct cg_agent *a)
 struct cg_threads *cg_agent_threads(struct cg_agent *a)
 {
     return a->threads;
+}
+
+struct cg_frame_rules *cg_agent_frame_rules(struct cg_agent *a)
+{
+    return a->frame_rules;
 }
 
 pid_t cg_agent_tid(const struct cg_agent *a)

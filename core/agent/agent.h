@@ -31,6 +31,7 @@
 struct cg_agent;
 struct cg_thread_slot;
 struct cg_threads;
+struct cg_frame_rules;
 
 struct cg_agent_options {
     int signo;                           /* signal the CPU timers send (SIGPROF) */
@@ -88,6 +89,10 @@ void cg_agent_free(struct cg_agent *agent);
 
 /* The registry, for the signal handler's lookups. */
 struct cg_threads *cg_agent_threads(struct cg_agent *agent);
+
+/* The frame rules the handler walks stacks with (NULL when there is no
+ * table); the agent thread learns them from the samples it drains. */
+struct cg_frame_rules *cg_agent_frame_rules(struct cg_agent *agent);
 
 /* Registers the calling thread: a ring and an armed CPU timer.  Returns
  * the slot (to keep in TLS), or NULL when the thread cannot be profiled

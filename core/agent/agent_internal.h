@@ -52,6 +52,8 @@ struct cg_agent {
     struct cg_agent_options opts;
 
     struct cg_threads *threads;
+    struct cg_frame_rules *frame_rules; /* NULL: every sample via libunwind */
+    uint64_t rules_learned_in_drain;
     pthread_mutex_t reg_lock; /* registration: find-then-claim is atomic */
     _Atomic bool stopped;     /* stand_aside or stop: no more timers */
     _Atomic bool modules_changed;
@@ -84,8 +86,10 @@ struct cg_agent {
     uint64_t drops_in_period;
     uint64_t handler_ns_in_period; /* time spent in the handler, all threads */
     uint64_t handler_calls_in_period;
+    uint64_t slow_samples_in_period; /* records flagged CG_REC_SLOW */
     uint64_t threads_seen_max;
     uint64_t loader_generation; /* dlpi_adds + dlpi_subs at the last check */
+    uint64_t loader_unloads;    /* dlpi_subs at the last check */
     uint64_t started_mono_ns;     /* when the agent thread started */
     uint64_t handler_ns_total;    /* handler time since start, all threads */
     size_t last_tree_bytes;       /* memory of the last call tree built */

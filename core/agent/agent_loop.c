@@ -18,6 +18,7 @@
 #include "core/base/log.h"
 #include "core/runtime/jvm.h"
 #include "core/sample/count_key.h"
+#include "core/sample/frame_rules.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
@@ -43,6 +44,29 @@ static void name_java_frames(struct cg_agent *a, const struct cg_sample_rec *rec
     }
 }
 
+/* At most this many rules learned per drain (about 12 us each): a
+ * program that just started, or that runs much new code at once, takes a
+ * few drains to be learned instead of one long one. */
+#define CG_RULES_PER_DRAIN 128
+
+/* Learns the frame rules of a sample the handler had to unwind with
+ * libunwind, so the next samples of that code take the short walk. */
+static void learn_rules(struct cg_agent *a, const struct cg_sample_rec *rec)
+{
+    for (size_t i = 0; i < rec->depth; i++) {
+        uint64_t pc = rec->pcs[i];
+        if (cg_word_is_java(pc))
+            break; /* native frames come first; Java words after them */
+        uint64_t addr = i == 0 ? pc : pc - 1;
+        if (cg_frame_rules_known(a->frame_rules, addr))
+            continue;
+        if (a->rules_learned_in_drain >= CG_RULES_PER_DRAIN)
+            return;
+        a->rules_learned_in_drain++;
+        cg_frame_rules_learn(a->frame_rules, addr);
+    }
+}
+
 static void drain_slot(struct cg_thread_slot *s, void *ctx)
 {
     struct cg_agent *a = ctx;
@@ -60,6 +84,11 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
         a->drops_in_period += rec->missed;
         if (a->jvm_attached)
             name_java_frames(a, rec);
+        if (rec->flags & CG_REC_SLOW) {
+            a->slow_samples_in_period++;
+            if (a->frame_rules)
+                learn_rules(a, rec);
+        }
         cg_ring_release(s->ring, rec);
         a->last_sample_ms = 0; /* set below, once per drain */
     }
@@ -85,18 +114,25 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
 
 static int read_loader_counts(struct dl_phdr_info *info, size_t size, void *data)
 {
-    uint64_t *gen = data;
-    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
-        *gen = (uint64_t)info->dlpi_adds + (uint64_t)info->dlpi_subs;
+    uint64_t *counts = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+        counts[0] = (uint64_t)info->dlpi_adds;
+        counts[1] = (uint64_t)info->dlpi_subs;
+    }
     return 1; /* the counters are the same in every entry: one is enough */
 }
 
 /* Notices dlopen/dlclose without wrapping them (docs/internals.md, "Why
- * not wrap dlopen"). */
+ * not wrap dlopen").  After a dlclose the frame rules are forgotten: the
+ * unloaded library's addresses may hold other code from now on. */
 static bool check_modules(struct cg_agent *a)
 {
-    uint64_t gen = 0;
-    dl_iterate_phdr(read_loader_counts, &gen);
+    uint64_t counts[2] = {0, 0};
+    dl_iterate_phdr(read_loader_counts, counts);
+    if (counts[1] != a->loader_unloads && a->frame_rules)
+        cg_frame_rules_clear(a->frame_rules);
+    a->loader_unloads = counts[1];
+    uint64_t gen = counts[0] + counts[1];
     if (gen != a->loader_generation) {
         a->loader_generation = gen;
         atomic_store(&a->modules_changed, true);
@@ -112,6 +148,7 @@ static void drain_all(struct cg_agent *a)
         a->jvm_attached = cg_jvm_poll(a->jvm, changed) || a->jvm_attached;
     uint64_t before = a->samples_in_period;
     uint64_t t0 = cg_cpu_account_now();
+    a->rules_learned_in_drain = 0;
     cg_threads_for_each(a->threads, drain_slot, a);
     cg_cpu_account_add(&a->acct, CG_ACT_DRAIN, t0);
     if (a->samples_in_period != before)

@@ -201,6 +201,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
         .dropped_samples = a->drops_in_period,
         .handler_ns_total = a->handler_ns_in_period,
         .handler_calls = a->handler_calls_in_period,
+        .handler_libunwind_calls = a->slow_samples_in_period,
         .error_names = err_names,
         .error_counts = err_counts,
         .n_errors = n_errors,
@@ -245,5 +246,6 @@ reset:
     a->drops_in_period = 0;
     a->handler_ns_in_period = 0;
     a->handler_calls_in_period = 0;
+    a->slow_samples_in_period = 0;
     a->threads_seen_max = cg_threads_count(a->threads);
 }

@@ -84,6 +84,24 @@ uint64_t cg_agent_parse_start_ticks(const char *buf)
     return v;
 }
 
+/* The calling thread's stack bounds into its slot, for the handler's
+ * own stack walk (core/sample/frame_rules.h).  Unknown (0, 0) when glibc
+ * cannot tell; the handler then unwinds with libunwind. */
+static void record_own_stack(struct cg_thread_slot *s)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr && size) {
+        atomic_store_explicit(&s->stack_lo, (uint64_t)(uintptr_t)addr, memory_order_relaxed);
+        atomic_store_explicit(&s->stack_hi, (uint64_t)(uintptr_t)addr + size,
+                              memory_order_relaxed);
+    }
+    pthread_attr_destroy(&attr);
+}
+
 struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool self_exit_hook)
 {
     if (atomic_load(&a->stopped))
@@ -117,6 +135,8 @@ struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool
     else
         atomic_fetch_add(&a->unprofiled_threads, 1);
     pthread_mutex_unlock(&a->reg_lock);
+    if (s)
+        record_own_stack(s);
     return s;
 }
 

@@ -329,6 +329,8 @@ char *cg_profile_doc_encode(const struct cg_calltree *tree, const struct cg_prof
             out_lit(&o, "\"handlerNsAverage\":");
             out_real(&o, (double)m->handler_ns_total / (double)m->handler_calls);
             out_fmt(&o, ",\"handlerCalls\":%llu", (unsigned long long)m->handler_calls);
+            out_fmt(&o, ",\"handlerLibunwindCalls\":%llu",
+                    (unsigned long long)m->handler_libunwind_calls);
             sep = ",";
         }
         for (int i = 0; any_cpu && i < CG_ACT_N; i++) {

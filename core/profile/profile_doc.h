@@ -53,6 +53,7 @@ struct cg_profile_meta {
     uint64_t dropped_samples;
     uint64_t handler_ns_total;     /* debugInfo.genericMetrics: handler cost */
     uint64_t handler_calls;
+    uint64_t handler_libunwind_calls; /* of handler_calls: unwound by libunwind */
     /* debugInfo.genericMetrics "agentCpuNs.<activity>": the agent and
      * upload threads' CPU in the period by activity (all 0: left out) */
     uint64_t agent_cpu_ns[CG_ACT_N];

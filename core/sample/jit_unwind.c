@@ -188,6 +188,22 @@ bool cg_jit_unwind_leaf_unsafe_sigsafe(uintptr_t pc)
     return false;
 }
 
+bool cg_jit_unwind_rule_sigsafe(uintptr_t addr, unsigned *cfa_offset)
+{
+    size_t n = atomic_load_explicit(&g_count, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        const struct region *r = &g_regions[i];
+        if (addr >= r->start && addr < r->end) {
+            size_t off = (size_t)(addr - r->start) % r->layout.copy_bytes;
+            if (off < r->layout.body_start || off >= r->layout.body_end)
+                return false;
+            *cfa_offset = r->layout.cfa_offset;
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t cg_jit_unwind_regions(void)
 {
     return atomic_load_explicit(&g_count, memory_order_acquire);

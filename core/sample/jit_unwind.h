@@ -69,6 +69,12 @@ int cg_jit_unwind_register(uintptr_t start, size_t len, const struct cg_tramp_la
  * its copy's body, where the registered rule does not hold. */
 bool cg_jit_unwind_leaf_unsafe_sigsafe(uintptr_t pc);
 
+/* The rule at lookup address `addr` (an interrupted PC or a return
+ * address minus one) inside a registered region's copy body: CFA = RSP +
+ * *cfa_offset, the return address at CFA - 8, no other register saved.
+ * False outside every region, or outside a copy's body. */
+bool cg_jit_unwind_rule_sigsafe(uintptr_t addr, unsigned *cfa_offset);
+
 /* Regions registered so far. */
 size_t cg_jit_unwind_regions(void);
 

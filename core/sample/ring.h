@@ -42,6 +42,8 @@ enum {
     CG_REC_PAD = 1u << 0,       /* filler up to the end of the buffer: skip */
     CG_REC_TRUNCATED = 1u << 1, /* the unwinder ran out of room: root side lost */
     CG_REC_UNWIND_FAILED = 1u << 2, /* only the interrupted PC is known */
+    CG_REC_SLOW = 1u << 3,      /* unwound by libunwind: the frame rules
+                                   (frame_rules.h) lacked an address */
 };
 
 /* Java frames (core/runtime/jvm.h) travel in the same array as native

@@ -72,6 +72,8 @@ struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid
         s->drops_reported = 0;
         atomic_store_explicit(&s->handler_ns, 0, memory_order_relaxed);
         atomic_store_explicit(&s->handler_calls, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->stack_lo, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->stack_hi, 0, memory_order_relaxed);
         s->handler_ns_reported = 0;
         s->handler_calls_reported = 0;
         s->wall_nr = 0;

@@ -49,6 +49,10 @@ struct cg_thread_slot {
      * agent: the handler's own cost, for agentOverhead and `make bench`. */
     _Atomic uint64_t handler_ns;
     _Atomic uint64_t handler_calls;
+    /* The thread's stack, [stack_lo, stack_hi), set by the thread itself
+     * after registering (0, 0: unknown).  The handler's own stack walk
+     * reads only inside it (core/sample/frame_rules.h). */
+    _Atomic uint64_t stack_lo, stack_hi;
     uint64_t handler_ns_reported; /* consumer */
     uint64_t handler_calls_reported; /* consumer */
     /* Consumer only: the last wall-clock stack of this thread and the

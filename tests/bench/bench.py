@@ -56,8 +56,11 @@ def handler_costs(build, rounds, count):
         bare, agent, inside = [], [], []
         for _ in range(rounds):
             with tempfile.TemporaryDirectory() as d:
+                # CGAGENT_CPU_HZ=0: no CPU timer, so the handler runs for
+                # the measured signals only (and the ring never fills).
                 r = subprocess.run([exe, str(depth), str(count), "paired"],
-                                   env=runs.clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=d),
+                                   env=runs.clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=d,
+                                                      CGAGENT_CPU_HZ=0),
                                    capture_output=True, text=True, check=True)
                 words = r.stdout.split()
                 agent.append(int(words[words.index("median_ns") + 1]))
@@ -90,15 +93,19 @@ def agent_cpu(profs, before, wall_s):
     """The agent's CPU by activity (debugInfo.genericMetrics agentCpuNs.*)
     summed over the documents of the cgagent runs made since `before` (a
     set of output directories), in CPU ms per second of the runs' wall
-    time; with the handler's share beside them."""
+    time; with the handler's share beside them.  Also returns the
+    handler's average ns per sample over those runs."""
     ns = dict.fromkeys(ACTIVITIES + ("handler",), 0.0)
+    calls = 0
     for d in set(glob.glob(os.path.join(profs.tmp, "cg*"))) - before:
         for path in glob.glob(os.path.join(d, "*.json")):
             gm = json.load(open(path))["debugInfo"].get("genericMetrics", {})
             for a in ACTIVITIES:
                 ns[a] += gm.get("agentCpuNs." + a, 0)
             ns["handler"] += gm.get("handlerNsAverage", 0) * gm.get("handlerCalls", 0)
-    return {a: v / 1e6 / wall_s for a, v in ns.items()} if wall_s > 0 else {}
+            calls += gm.get("handlerCalls", 0)
+    per_s = {a: v / 1e6 / wall_s for a, v in ns.items()} if wall_s > 0 else {}
+    return per_s, (ns["handler"] / calls if calls else float("nan"))
 
 
 def comparisons(names):
@@ -133,13 +140,13 @@ def overhead_table(label, argv, profs, names, rounds):
         label, rounds, method, statistics.median(r[0] for r in by_name["none"])))
     for n, r in rat.items():
         print("     %-24s CPU ratio %s" % (n, fmt_ratio(*r)))
-    per_s = agent_cpu(profs, before, sum(r[1] for r in by_name["cgagent"]))
+    per_s, handler_ns = agent_cpu(profs, before, sum(r[1] for r in by_name["cgagent"]))
     print("     cgagent's own CPU, ms per second of run time (last document's "
           "encoding and write not counted):")
     print("       " + ", ".join("%s %.3f" % (a, v) for a, v in per_s.items()))
-    print("       total %.3f ms/s (%.2f%% of one CPU)" % (sum(per_s.values()),
-                                                        sum(per_s.values()) / 10))
-    return {"method": method,
+    print("       total %.3f ms/s (%.2f%% of one CPU); the handler %.0f ns per sample"
+          % (sum(per_s.values()), sum(per_s.values()) / 10, handler_ns))
+    return {"method": method, "handler_ns_per_sample": handler_ns,
             "cpu_s": {n: [r[0] for r in rs] for n, rs in by_name.items()},
             "rss_kib": {n: statistics.median(r[2] for r in rs) for n, rs in by_name.items()},
             "ratio": rat, "agent_cpu_ms_per_s": per_s}

@@ -108,6 +108,15 @@ class KnownAnswer(unittest.TestCase):
             # The thread's root is libc's thread start, not a stray frame.
             self.assertIn("start_thread", names, names)
 
+    def test_most_samples_take_the_handlers_own_walk(self):
+        """After the first drains have learned the frame rules of the few
+        addresses these loops run, the handler's own walk unwinds the
+        samples and libunwind only the first ones (measured: 27 of 1,616).
+        Not sampled shares: a count of addresses, so no odds to state."""
+        gm = self.doc["debugInfo"]["genericMetrics"]
+        self.assertIn("handlerLibunwindCalls", gm)
+        self.assertLess(gm["handlerLibunwindCalls"], 0.2 * gm["handlerCalls"], gm)
+
     def test_sleeping_thread_appears_only_under_waiting(self):
         waiting = P.stacks(self.doc, "WAITING")
         self.assertTrue(waiting, "no WAITING samples")

@@ -1,0 +1,245 @@
+/*
+ * frame_learn.c - the rule of one code address, from libunwind's own
+ * reading of the unwind tables.
+ *
+ * DESIGN: libunwind's generic API (as core/sample/wall.c uses it) steps
+ * an imaginary frame at the address whose RSP and RBP point into an
+ * address range no process can map (non-canonical x86-64 addresses).
+ * Reads there answer with the address itself, marked; every other read is
+ * real memory (the unwind tables, through core/sample/own_mem.h).  After
+ * one step, the new RSP is the CFA, the new RIP tells where the return
+ * address was read, and the new RBP either is the old one or tells where
+ * it was saved.  Two steps with different RSP and RBP tell an RSP-based
+ * CFA from an RBP-based one.  Generated trampolines (core/sample/
+ * jit_unwind.h) have their registered rule.  Anything else (no unwind table, a CFA in
+ * another register, a return address not at CFA - 8, signal frames,
+ * libunwind's frame-pointer guesses) is stored as "no rule".
+ */
+#include "core/sample/frame_rules.h"
+#include "core/sample/frame_rules_internal.h"
+
+#include "core/base/error.h"
+#include "core/sample/jit_unwind.h"
+#include "core/sample/own_mem.h"
+#include "core/sample/unwind_table.h"
+
+#include <libunwind.h>
+#include <stdlib.h>
+
+#define SYNTH_BASE 0xa000000000000000ull
+#define SYNTH_SPAN 0x0000001000000000ull
+#define SYNTH_MARK 0x0055000000000000ull
+
+/* As in wall.c: exported by libunwind-x86_64, declared in no header. */
+int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+                                       unw_proc_info_t *pi, int need_unwind_info, void *arg);
+
+struct cg_frame_learner {
+    unw_addr_space_t as;
+    uint64_t ip, sp, bp;     /* the imaginary frame's registers */
+    struct cg_own_mem mem;   /* unwind tables only (synthetic reads are
+                                not cached): reset when libraries change */
+};
+
+void cg_frame_learner_forget(struct cg_frame_learner *l)
+{
+    if (!l)
+        return;
+    cg_own_mem_reset(&l->mem);
+    unw_flush_cache(l->as, 0, 0);
+}
+
+static bool synthetic(uint64_t a)
+{
+    return a - SYNTH_BASE < SYNTH_SPAN;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+    (void)as;
+    struct cg_frame_learner *l = arg;
+    if (write)
+        return -UNW_EINVAL;
+    if (synthetic(addr)) {
+        *val = addr ^ SYNTH_MARK;
+        return 0;
+    }
+    return cg_own_mem_read(&l->mem, addr, val, sizeof(*val)) ? 0 : -UNW_EINVAL;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+    (void)as;
+    struct cg_frame_learner *l = arg;
+    if (write)
+        return -UNW_EINVAL;
+    *val = reg == UNW_X86_64_RIP ? l->ip : reg == UNW_X86_64_RSP ? l->sp
+         : reg == UNW_X86_64_RBP ? l->bp : 0;
+    return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
+                        void *arg)
+{
+    (void)as, (void)reg, (void)val, (void)write, (void)arg;
+    return -UNW_EBADREG;
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
+                          void *arg)
+{
+    unw_dyn_info_t di;
+    if (cg_unwind_table_find((uintptr_t)ip, &di) != 0)
+        return -UNW_ENOINFO;
+    return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+    /* libunwind frees table-format unwind info itself (see wall.c). */
+    (void)as, (void)pi, (void)arg;
+}
+
+static int no_dyn_info(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+    (void)as, (void)addr, (void)arg;
+    return -UNW_ENOINFO;
+}
+
+static int no_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+    (void)as, (void)c, (void)arg;
+    return -UNW_EINVAL;
+}
+
+static struct cg_frame_learner *learner_new(void)
+{
+    struct cg_frame_learner *l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    static unw_accessors_t acc = {
+        .find_proc_info = find_proc_info,
+        .put_unwind_info = put_unwind_info,
+        .get_dyn_info_list_addr = no_dyn_info,
+        .access_mem = access_mem,
+        .access_reg = access_reg,
+        .access_fpreg = access_fpreg,
+        .resume = no_resume,
+    };
+    if (!(l->as = unw_create_addr_space(&acc, 0))) {
+        free(l);
+        return NULL;
+    }
+    /* libunwind's cache keeps the register rules per address: the second
+     * step at an address reuses the first one's reading of the tables. */
+    unw_set_caching_policy(l->as, UNW_CACHE_GLOBAL);
+    return l;
+}
+
+void cg_frame_learner_free(struct cg_frame_learner *l)
+{
+    if (!l)
+        return;
+    unw_destroy_addr_space(l->as);
+    free(l);
+}
+
+/* One step of the imaginary frame (ip, sp, bp).  Returns 1 with the new
+ * RSP, RIP and RBP, 0 at the outermost frame, or -1. */
+static int step(struct cg_frame_learner *l, uint64_t ip, uint64_t sp, uint64_t bp,
+                uint64_t out[3])
+{
+    l->ip = ip;
+    l->sp = sp;
+    l->bp = bp;
+    unw_cursor_t c;
+    if (unw_init_remote(&c, l->as, l) != 0)
+        return -1;
+    int rc = unw_step(&c);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    unw_word_t v[3];
+    if (unw_get_reg(&c, UNW_X86_64_RSP, &v[0]) != 0 || unw_get_reg(&c, UNW_REG_IP, &v[1]) != 0 ||
+        unw_get_reg(&c, UNW_X86_64_RBP, &v[2]) != 0)
+        return -1;
+    out[0] = v[0];
+    out[1] = v[1];
+    out[2] = v[2];
+    return 1;
+}
+
+/* The rule that explains both steps, or a CG_RULE_NONE rule. */
+static uint64_t classify(const uint64_t sp[2], const uint64_t bp[2], const uint64_t got[2][3])
+{
+    uint64_t none = cg_rule_pack(CG_RULE_NONE, 0, 0);
+    int64_t off;
+    enum cg_rule_kind kind;
+    if (got[0][0] - sp[0] == got[1][0] - sp[1]) {
+        kind = CG_RULE_RSP;
+        off = (int64_t)(got[0][0] - sp[0]);
+    } else if (got[0][0] - bp[0] == got[1][0] - bp[1]) {
+        kind = CG_RULE_RBP;
+        off = (int64_t)(got[0][0] - bp[0]);
+    } else {
+        return none;
+    }
+    if (off <= 0 || off > INT32_MAX)
+        return none;
+    int16_t rbp_off = CG_RBP_KEPT;
+    for (int i = 0; i < 2; i++) {
+        uint64_t cfa = got[i][0], ra_at = got[i][1] ^ SYNTH_MARK, bp_at = got[i][2] ^ SYNTH_MARK;
+        if (!synthetic(ra_at) || ra_at != cfa - 8)
+            return none;
+        if (got[i][2] == bp[i]) {
+            if (i == 1 && rbp_off != CG_RBP_KEPT)
+                return none;
+            continue;
+        }
+        int64_t k = (int64_t)(bp_at - cfa);
+        if (!synthetic(bp_at) || k <= INT16_MIN || k > INT16_MAX - 8 ||
+            (i == 1 && rbp_off != (int16_t)k))
+            return none;
+        rbp_off = (int16_t)k;
+    }
+    return cg_rule_pack(kind, (int32_t)off, rbp_off);
+}
+
+bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
+{
+    if (!r->learner && !(r->learner = learner_new()))
+        return false;
+    /* RSP and RBP move by different amounts between the two steps. */
+    const uint64_t sp[2] = {SYNTH_BASE + 0x100000, SYNTH_BASE + 0x110000};
+    const uint64_t bp[2] = {SYNTH_BASE + 0x40000000, SYNTH_BASE + 0x40030000};
+    unsigned jit_cfa;
+    if (cg_jit_unwind_rule_sigsafe((uintptr_t)addr, &jit_cfa)) {
+        /* A generated trampoline (CPython's perf stubs, PLTs) whose rule
+         * core/sample/jit_unwind.c registered with libunwind. */
+        cg_frame_rules_store(r, addr, cg_rule_pack(CG_RULE_RSP, (int32_t)jit_cfa, CG_RBP_KEPT));
+        r->stats.learned++;
+        return true;
+    }
+    uint64_t got[2][3];
+    /* Only addresses an unwind table covers: where none does, libunwind
+     * would step by guessing at frame pointers. */
+    unw_proc_info_t pi;
+    bool covered = unw_get_proc_info_by_ip(r->learner->as, addr, &pi, r->learner) == 0;
+    int a = covered ? step(r->learner, addr, sp[0], bp[0], got[0]) : -1;
+    int b = covered ? step(r->learner, addr, sp[1], bp[1], got[1]) : -1;
+    uint64_t rule;
+    if (a == 0 && b == 0)
+        rule = cg_rule_pack(CG_RULE_END, 0, 0);
+    else if (a == 1 && b == 1)
+        rule = classify(sp, bp, got);
+    else
+        rule = cg_rule_pack(CG_RULE_NONE, 0, 0);
+    cg_frame_rules_store(r, addr, rule);
+    bool ok = cg_rule_kind(rule) != CG_RULE_NONE;
+    if (ok)
+        r->stats.learned++;
+    else
+        r->stats.refused++;
+    return ok;
+}

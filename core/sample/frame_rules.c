@@ -1,0 +1,147 @@
+/*
+ * frame_rules.c - the rule table and the handler's walk.
+ *
+ * DESIGN: a direct-mapped table indexed by a multiplicative hash of the
+ * lookup address; a learned rule replaces whatever held its slot.  One
+ * writer publishes an entry seqlock-style: key := 0, rule, key := addr
+ * (release); a reader loads key (acquire), rule, fences, and loads key
+ * again, and believes the rule only if both keys are its address.
+ */
+#include "core/sample/frame_rules.h"
+#include "core/sample/frame_rules_internal.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* Below this a "return address" is no code: libunwind stops there too. */
+#define CG_LOWEST_CODE 0x4000
+
+struct cg_frame_rules *cg_frame_rules_new(unsigned log2_entries)
+{
+    if (log2_entries < 4 || log2_entries > 24)
+        return NULL;
+    struct cg_frame_rules *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    size_t bytes = sizeof(struct cg_rule_entry) << log2_entries;
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        free(r);
+        return NULL;
+    }
+    r->entries = m;
+    r->log2_entries = log2_entries;
+    return r;
+}
+
+void cg_frame_rules_free(struct cg_frame_rules *r)
+{
+    if (!r)
+        return;
+    cg_frame_learner_free(r->learner);
+    munmap(r->entries, sizeof(struct cg_rule_entry) << r->log2_entries);
+    free(r);
+}
+
+static inline size_t slot_of(const struct cg_frame_rules *r, uint64_t addr)
+{
+    return (size_t)((addr * 0x9E3779B97F4A7C15ull) >> (64 - r->log2_entries));
+}
+
+uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t addr)
+{
+    const struct cg_rule_entry *e = &r->entries[slot_of(r, addr)];
+    if (atomic_load_explicit(&e->key, memory_order_acquire) != addr)
+        return 0;
+    uint64_t rule = atomic_load_explicit(&e->rule, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&e->key, memory_order_relaxed) != addr)
+        return 0;
+    return rule;
+}
+
+void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule)
+{
+    struct cg_rule_entry *e = &r->entries[slot_of(r, addr)];
+    if (atomic_load_explicit(&e->key, memory_order_relaxed) != 0)
+        r->stats.evicted++;
+    atomic_store_explicit(&e->key, 0, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&e->rule, rule, memory_order_relaxed);
+    atomic_store_explicit(&e->key, addr, memory_order_release);
+}
+
+bool cg_frame_rules_known(const struct cg_frame_rules *r, uint64_t addr)
+{
+    return cg_frame_rules_lookup_sigsafe(r, addr) != 0;
+}
+
+void cg_frame_rules_clear(struct cg_frame_rules *r)
+{
+    cg_frame_learner_forget(r->learner);
+    size_t n = (size_t)1 << r->log2_entries;
+    for (size_t i = 0; i < n; i++)
+        atomic_store_explicit(&r->entries[i].key, 0, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+void cg_frame_rules_stats(const struct cg_frame_rules *r, struct cg_frame_rules_stats *out)
+{
+    *out = r->stats;
+}
+
+/* A word of the stack at a (8-byte aligned or not) address the caller has
+ * checked lies inside the thread's stack. */
+static inline uint64_t stack_word(uint64_t at)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, (const void *)(uintptr_t)at, sizeof(v));
+    return v;
+}
+
+enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
+                                                const struct cg_frame_regs *regs,
+                                                uint64_t stack_lo, uint64_t stack_hi,
+                                                uint64_t *pcs, size_t max, size_t *depth)
+{
+    uint64_t pc = regs->pc, sp = regs->sp, bp = regs->bp, key = pc;
+    size_t n = 0;
+    *depth = 0;
+    /* Reads only between the interrupted stack pointer and the stack's
+     * top: that memory is mapped whatever the thread did below it. */
+    if (sp < stack_lo || sp >= stack_hi)
+        return CG_WALK_MISS;
+    uint64_t lo = sp;
+    for (;;) {
+        if (n == max) {
+            *depth = n;
+            return CG_WALK_FULL;
+        }
+        pcs[n++] = pc;
+        *depth = n;
+        uint64_t rule = cg_frame_rules_lookup_sigsafe(r, key);
+        enum cg_rule_kind kind = cg_rule_kind(rule);
+        if (kind == CG_RULE_END)
+            return CG_WALK_DONE;
+        if (kind != CG_RULE_RSP && kind != CG_RULE_RBP)
+            return CG_WALK_MISS;
+        uint64_t cfa = (kind == CG_RULE_RSP ? sp : bp) + (uint64_t)(int64_t)cg_rule_cfa_off(rule);
+        /* The caller's frame is above this one, and the return address
+         * slot inside the stack. */
+        if (cfa <= sp || cfa - 8 < lo || cfa > stack_hi)
+            return CG_WALK_MISS;
+        uint64_t ra = stack_word(cfa - 8);
+        int16_t rbp_off = cg_rule_rbp_off(rule);
+        if (rbp_off != CG_RBP_KEPT) {
+            uint64_t at = cfa + (uint64_t)(int64_t)rbp_off;
+            if (at < lo || at > stack_hi - 8)
+                return CG_WALK_MISS;
+            bp = stack_word(at);
+        }
+        sp = cfa;
+        pc = ra;
+        if (pc < CG_LOWEST_CODE)
+            return CG_WALK_DONE;
+        key = pc - 1;
+    }
+}

@@ -1,0 +1,83 @@
+/*
+ * frame_rules.h - how to step out of a frame at a given code address,
+ * learned once on the agent thread and then applied by the SIGPROF
+ * handler without libunwind.
+ *
+ * libunwind's unw_backtrace costs the handler about 100 instructions per
+ * frame (its trace cache) plus a context save and cursor set-up, and on a
+ * virtual machine several microseconds a sample once its code and its
+ * 256 KiB per-thread table are out of the caches.  Almost every x86-64
+ * frame steps the same way: CFA = RSP or RBP + offset, the return address
+ * at CFA - 8, RBP either untouched or saved at CFA + k.  This table keeps
+ * that rule per code address (the interrupted PC, or a return address
+ * minus one), shared by all threads; the handler walks a stack with it in
+ * a few instructions a frame, reading only inside the thread's own stack.
+ * A code address the table does not know sends the sample down the old
+ * path (unw_backtrace), and the agent thread learns the rules of that
+ * sample's addresses when it drains it (cg_frame_rules_learn), by asking
+ * libunwind to step an imaginary frame at that address twice with
+ * different registers and seeing where it read.  Frames libunwind cannot
+ * step, or that do not fit the shape above (signal frames, DWARF
+ * expressions), stay on the old path.
+ *
+ * Owns: the table (mmap'd at cg_frame_rules_new, never resized).
+ * Thread safety: one writer (learn, clear), the agent thread; any number
+ * of readers.  An entry is published seqlock-style, so a reader sees a
+ * whole rule or a miss.
+ * Signal safety: cg_frame_rules_walk_sigsafe() is async-signal-safe and
+ * lock-free; the others are not.
+ */
+#ifndef CG_FRAME_RULES_H
+#define CG_FRAME_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cg_frame_rules;
+
+/* A table with room for 2^log2_entries rules (16 bytes each). */
+struct cg_frame_rules *cg_frame_rules_new(unsigned log2_entries);
+void cg_frame_rules_free(struct cg_frame_rules *r);
+
+/* The registers the walk starts from: those of the interrupted context. */
+struct cg_frame_regs {
+    uint64_t pc, sp, bp;
+};
+
+enum cg_walk_result {
+    CG_WALK_DONE = 0,   /* the whole stack, ended by an outermost frame */
+    CG_WALK_FULL = 1,   /* max frames filled: the root side is cut */
+    CG_WALK_MISS = 2,   /* an address without a rule: use libunwind */
+};
+
+/* Walks from regs, writing the PC and then each return address to pcs
+ * (what unw_backtrace gives from the interrupted frame on).  Every read
+ * stays inside [stack_lo, stack_hi): a stack pointer or a frame outside
+ * it ends the walk as a miss, never as a fault.  *depth is set in all
+ * cases. */
+enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
+                                                const struct cg_frame_regs *regs,
+                                                uint64_t stack_lo, uint64_t stack_hi,
+                                                uint64_t *pcs, size_t max, size_t *depth);
+
+/* True when the table holds a rule (or a "cannot") for this lookup
+ * address: the interrupted PC of a leaf, a return address minus one. */
+bool cg_frame_rules_known(const struct cg_frame_rules *r, uint64_t addr);
+
+/* Learns the rule at lookup address `addr` of code in a loaded object and
+ * stores it, or stores that none fits.  Returns true when a rule was
+ * stored. */
+bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr);
+
+/* Forgets every rule (a library was unloaded: its addresses may hold other
+ * code now). */
+void cg_frame_rules_clear(struct cg_frame_rules *r);
+
+/* For tests and docs: how many rules were learned, refused, replaced. */
+struct cg_frame_rules_stats {
+    uint64_t learned, refused, evicted;
+};
+void cg_frame_rules_stats(const struct cg_frame_rules *r, struct cg_frame_rules_stats *out);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * frame_rules_test.c - the handler's own stack walk against libunwind's
+ * unw_backtrace, on stacks through libc, frame-pointer code and threads.
+ *
+ * Each case signals itself twice at the same place: the first signal
+ * records unw_backtrace's stack (the truth), the rules of its addresses
+ * are learned outside the handler, and the second signal walks the same
+ * stack with the rules alone.
+ */
+#include "core/base/error.h"
+#include "core/sample/frame_rules.h"
+#include "core/sample/frame_rules_internal.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <cmocka.h>
+
+#define MAXF 256
+
+static struct cg_frame_rules *rules;
+static uint64_t stack_lo, stack_hi;
+static uint64_t truth[MAXF], walked[MAXF];
+static size_t truth_n, walked_n;
+static enum cg_walk_result walk_rc;
+
+static void handler(int sig, siginfo_t *info, void *ucv)
+{
+    (void)sig, (void)info;
+    ucontext_t *uc = ucv;
+    struct cg_frame_regs regs = {(uint64_t)uc->uc_mcontext.gregs[REG_RIP],
+                                 (uint64_t)uc->uc_mcontext.gregs[REG_RSP],
+                                 (uint64_t)uc->uc_mcontext.gregs[REG_RBP]};
+    void *buf[MAXF];
+    int n = unw_backtrace(buf, MAXF);
+    truth_n = 0;
+    int skip = -1;
+    for (int i = 0; i < n && skip < 0; i++)
+        if ((uint64_t)buf[i] == regs.pc)
+            skip = i;
+    for (int i = skip < 0 ? n : skip; i < n; i++)
+        truth[truth_n++] = (uint64_t)buf[i];
+    walk_rc = cg_frame_rules_walk_sigsafe(rules, &regs, stack_lo, stack_hi, walked, MAXF,
+                                          &walked_n);
+}
+
+static void current_stack(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    assert_int_equal(pthread_getattr_np(pthread_self(), &attr), 0);
+    assert_int_equal(pthread_attr_getstack(&attr, &addr, &size), 0);
+    pthread_attr_destroy(&attr);
+    stack_lo = (uint64_t)(uintptr_t)addr;
+    stack_hi = stack_lo + size;
+}
+
+/* What the walk and the truth were, for a failure's log. */
+static void dump(void)
+{
+    fprintf(stderr, "walk result %d: %zu frames walked, %zu by unw_backtrace\n", walk_rc,
+            walked_n, truth_n);
+    for (size_t i = 0; i < truth_n; i++) {
+        uint64_t rule = cg_frame_rules_lookup_sigsafe(rules, i ? truth[i] - 1 : truth[0]);
+        fprintf(stderr, "  %2zu truth %#lx walked %#lx rule kind %d cfa %+d rbp %+d\n", i,
+                (unsigned long)truth[i], i < walked_n ? (unsigned long)walked[i] : 0ul,
+                cg_rule_kind(rule), cg_rule_cfa_off(rule), cg_rule_rbp_off(rule));
+    }
+}
+
+/* Signals itself until the walk knows every address of the stack (the
+ * first signal teaches the rules) and checks it equals unw_backtrace's
+ * stack of the same signal. */
+static void check_here(void)
+{
+    current_stack();
+    for (int attempt = 0; attempt < 4; attempt++) {
+        raise(SIGUSR1);
+        assert_true(truth_n >= 3);
+        if (walk_rc == CG_WALK_DONE)
+            break;
+        for (size_t i = 0; i < truth_n; i++)
+            cg_frame_rules_learn(rules, i == 0 ? truth[0] : truth[i] - 1);
+    }
+    if (walk_rc != CG_WALK_DONE)
+        dump();
+    assert_int_equal(walk_rc, CG_WALK_DONE);
+    assert_int_equal(walked_n, truth_n);
+    for (size_t i = 0; i < truth_n; i++)
+        assert_int_equal(walked[i], truth[i]);
+}
+
+static __attribute__((noinline)) int recurse(int n)
+{
+    if (n == 0) {
+        check_here();
+        return 0;
+    }
+    int r = recurse(n - 1);
+    __asm__ volatile("" ::: "memory");
+    return r + 1;
+}
+
+static __attribute__((noinline, optimize("no-omit-frame-pointer"))) int with_frame_pointer(int n)
+{
+    volatile char locals[300];
+    locals[0] = (char)n;
+    /* Make the stack pointer move at run time, so only RBP finds the CFA. */
+    volatile char *dyn = __builtin_alloca((size_t)n * 16 + 16);
+    dyn[0] = 1;
+    int r = recurse(n);
+    __asm__ volatile("" ::: "memory");
+    return r + locals[0] + dyn[0];
+}
+
+static int cmp_calls;
+static int cmp_and_check(const void *a, const void *b)
+{
+    if (cmp_calls++ == 0)
+        check_here(); /* inside libc's qsort, called back */
+    return *(const int *)a - *(const int *)b;
+}
+
+static void setup_rules(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+    cg_frame_rules_free(rules);
+    rules = cg_frame_rules_new(14);
+    assert_non_null(rules);
+}
+
+static void deep_stack_walks_as_libunwind_does(void **state)
+{
+    (void)state;
+    setup_rules();
+    recurse(40);
+    struct cg_frame_rules_stats st;
+    cg_frame_rules_stats(rules, &st);
+    assert_true(st.learned > 5);
+}
+
+static void frame_pointer_code_walks_by_rbp(void **state)
+{
+    (void)state;
+    setup_rules();
+    with_frame_pointer(7);
+    /* The frame-pointer function's return address has an RBP rule. */
+    int found = 0;
+    for (size_t i = 1; i < truth_n; i++) {
+        uint64_t rule = cg_frame_rules_lookup_sigsafe(rules, truth[i] - 1);
+        found += cg_rule_kind(rule) == CG_RULE_RBP;
+    }
+    assert_true(found >= 1);
+}
+
+static void a_callback_from_libc_walks_through_libc(void **state)
+{
+    (void)state;
+    setup_rules();
+    int v[8] = {5, 3, 8, 1, 9, 2, 7, 4};
+    cmp_calls = 0;
+    qsort(v, 8, sizeof(v[0]), cmp_and_check);
+}
+
+static void *thread_body(void *arg)
+{
+    (void)arg;
+    recurse(5);
+    return NULL;
+}
+
+static void a_thread_stack_ends_at_its_start(void **state)
+{
+    (void)state;
+    setup_rules();
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, thread_body, NULL), 0);
+    pthread_join(t, NULL);
+}
+
+static void reads_outside_the_stack_are_misses(void **state)
+{
+    (void)state;
+    setup_rules();
+    current_stack();
+    uint64_t saved_hi = stack_hi;
+    /* One call site for every signal, so each sees the same stack: steps
+     * 0-3 learn it, 4 walks it, 5 walks with a stack top below the stack
+     * pointer (a miss, not a read past the top), 6 with a cleared table. */
+#pragma GCC unroll 1
+    for (int step = 0; step < 7; step++) {
+        if (step == 5)
+            stack_hi = stack_lo + 1;
+        if (step == 6) {
+            stack_hi = saved_hi;
+            cg_frame_rules_clear(rules);
+        }
+        raise(SIGUSR1);
+        if (step < 4 && walk_rc != CG_WALK_DONE)
+            for (size_t i = 0; i < truth_n; i++)
+                cg_frame_rules_learn(rules, i == 0 ? truth[0] : truth[i] - 1);
+        if (step == 4)
+            assert_int_equal(walk_rc, CG_WALK_DONE);
+        if (step == 5) {
+            assert_int_equal(walk_rc, CG_WALK_MISS);
+            assert_int_equal(walked_n, 0);
+        }
+        if (step == 6) {
+            assert_int_equal(walk_rc, CG_WALK_MISS);
+            assert_int_equal(walked_n, 1);
+        }
+    }
+}
+
+static void code_in_no_object_has_no_rule(void **state)
+{
+    (void)state;
+    setup_rules();
+    void *heap = malloc(64);
+    assert_false(cg_frame_rules_learn(rules, (uint64_t)(uintptr_t)heap));
+    assert_true(cg_frame_rules_known(rules, (uint64_t)(uintptr_t)heap));
+    assert_int_equal(cg_rule_kind(cg_frame_rules_lookup_sigsafe(rules, (uint64_t)(uintptr_t)heap)),
+                     CG_RULE_NONE);
+    free(heap);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(deep_stack_walks_as_libunwind_does),
+        cmocka_unit_test(frame_pointer_code_walks_by_rbp),
+        cmocka_unit_test(a_callback_from_libc_walks_through_libc),
+        cmocka_unit_test(a_thread_stack_ends_at_its_start),
+        cmocka_unit_test(reads_outside_the_stack_are_misses),
+        cmocka_unit_test(code_in_no_object_has_no_rule),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    cg_frame_rules_free(rules);
+    return rc;
+}
