@@ -63,7 +63,8 @@ uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t 
 void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule)
 {
     struct cg_rule_entry *e = &r->entries[slot_of(r, addr)];
-    if (atomic_load_explicit(&e->key, memory_order_relaxed) != 0)
+    uint64_t old = atomic_load_explicit(&e->key, memory_order_relaxed);
+    if (old != 0 && old != addr)
         r->stats.evicted++;
     atomic_store_explicit(&e->key, 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
@@ -91,8 +92,10 @@ void cg_frame_rules_stats(const struct cg_frame_rules *r, struct cg_frame_rules_
 }
 
 /* A word of the stack at a (8-byte aligned or not) address the caller has
- * checked lies inside the thread's stack. */
-static inline uint64_t stack_word(uint64_t at)
+ * checked lies inside the thread's stack.  Saved registers and return
+ * addresses sit between a frame's locals, so ASan must not judge the read
+ * (libunwind, which reads the same words, is not instrumented either). */
+__attribute__((no_sanitize_address)) static inline uint64_t stack_word(uint64_t at)
 {
     uint64_t v;
     __builtin_memcpy(&v, (const void *)(uintptr_t)at, sizeof(v));

@@ -117,12 +117,15 @@ def comparisons(names):
     return out
 
 
-def overhead_table(label, argv, profs, names, rounds):
+def overhead_table(label, argv, profs, names, rounds, side_by_side=True):
     """CPU-time ratios of argv under each profiler, from concurrent pairs
-    (tests/bench/runs.py) when the machine has two CPUs, else from
-    sequential interleaved rounds."""
+    (tests/bench/runs.py) when side_by_side and the machine has two CPUs,
+    else from sequential interleaved rounds.  Side by side suits programs
+    that compute in their caches; two copies of a memory-bound program
+    (xz's 8 MiB dictionary) slow each other unevenly, so those run one
+    after another."""
     before = set(glob.glob(os.path.join(profs.tmp, "cg*")))
-    if runs.two_cpus():
+    if side_by_side and runs.two_cpus():
         pairs = runs.concurrent_pairs(argv, profs, comparisons(names), rounds)
         method = "side by side on two CPUs"
         by_name = {}
@@ -134,8 +137,10 @@ def overhead_table(label, argv, profs, names, rounds):
                median_ci([ra[0] / rb[0] for ra, rb in rs]) for (a, b), rs in pairs.items()}
     else:
         by_name = runs.interleaved(argv, profs, names, rounds)
-        method = "one after another"
+        method = "one after another, interleaved"
         rat = ratios(by_name)
+        if "gperftools" in by_name:
+            rat["cgagent vs gperftools"] = ratios(by_name, base="gperftools")["cgagent"]
     print("   %s (%d rounds, %s): plain %.3f CPU-s median" % (
         label, rounds, method, statistics.median(r[0] for r in by_name["none"])))
     for n, r in rat.items():
@@ -211,7 +216,8 @@ def main():
             results["known_answer"] = overhead_table(
                 "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, names, rounds)
             results["xz"] = overhead_table(
-                "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, names, rounds)
+                "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, names, 2 * rounds - 1,
+                side_by_side=False)
         results["java_known_answer"] = java_overhead(profs, rounds, "1" if args.quick else "3")
 
         print("== 3. Fixed cost per process: /bin/true")
