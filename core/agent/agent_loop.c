@@ -44,26 +44,32 @@ static void name_java_frames(struct cg_agent *a, const struct cg_sample_rec *rec
     }
 }
 
-/* At most this many rules learned per drain (about 12 us each): a
- * program that just started, or that runs much new code at once, takes a
- * few drains to be learned instead of one long one. */
-#define CG_RULES_PER_DRAIN 128
+/* At most this many rules learned per drain (about 7 us each, so at most
+ * 0.2% of a CPU): a program that just started, or that runs much new code
+ * at once, is learned over a few drains instead of in one long one. */
+#define CG_RULES_PER_DRAIN 32
 
 /* Learns the frame rules of a sample the handler had to unwind with
- * libunwind, so the next samples of that code take the short walk. */
+ * libunwind, so the next samples of that code take the short walk.  The
+ * walk cannot pass a frame without a rule, so learning stops at the first
+ * address refused (JIT code: every Java stack has some). */
 static void learn_rules(struct cg_agent *a, const struct cg_sample_rec *rec)
 {
     for (size_t i = 0; i < rec->depth; i++) {
         uint64_t pc = rec->pcs[i];
         if (cg_word_is_java(pc))
-            break; /* native frames come first; Java words after them */
+            return; /* native frames come first; Java words after them */
         uint64_t addr = i == 0 ? pc : pc - 1;
-        if (cg_frame_rules_known(a->frame_rules, addr))
+        enum cg_frame_rule_state st = cg_frame_rules_state(a->frame_rules, addr);
+        if (st == CG_FRAME_RULE_REFUSED)
+            return;
+        if (st == CG_FRAME_RULE_KNOWN)
             continue;
         if (a->rules_learned_in_drain >= CG_RULES_PER_DRAIN)
             return;
         a->rules_learned_in_drain++;
-        cg_frame_rules_learn(a->frame_rules, addr);
+        if (!cg_frame_rules_learn(a->frame_rules, addr))
+            return;
     }
 }
 

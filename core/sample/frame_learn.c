@@ -9,8 +9,8 @@
  * real memory (the unwind tables, through core/sample/own_mem.h).  After
  * one step, the new RSP is the CFA, the new RIP tells where the return
  * address was read, and the new RBP either is the old one or tells where
- * it was saved.  Two steps with different RSP and RBP tell an RSP-based
- * CFA from an RBP-based one.  Generated trampolines (core/sample/
+ * it was saved.  RSP and RBP start 1.75 GiB apart, so the CFA tells
+ * which of them it was computed from.  Generated trampolines (core/sample/
  * jit_unwind.h) have their registered rule.  Anything else (no unwind table, a CFA in
  * another register, a return address not at CFA - 8, signal frames,
  * libunwind's frame-pointer guesses) is stored as "no rule".
@@ -37,6 +37,7 @@ int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_d
 struct cg_frame_learner {
     unw_addr_space_t as;
     uint64_t ip, sp, bp;     /* the imaginary frame's registers */
+    bool found_info;         /* find_proc_info found an unwind table entry */
     struct cg_own_mem mem;   /* unwind tables only (synthetic reads are
                                 not cached): reset when libraries change */
 };
@@ -88,10 +89,14 @@ static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val,
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
                           void *arg)
 {
+    struct cg_frame_learner *l = arg;
     unw_dyn_info_t di;
     if (cg_unwind_table_find((uintptr_t)ip, &di) != 0)
         return -UNW_ENOINFO;
-    return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+    int rc = _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+    if (rc == 0 && ip == l->ip)
+        l->found_info = true;
+    return rc;
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
@@ -130,9 +135,9 @@ static struct cg_frame_learner *learner_new(void)
         free(l);
         return NULL;
     }
-    /* libunwind's cache keeps the register rules per address: the second
-     * step at an address reuses the first one's reading of the tables. */
-    unw_set_caching_policy(l->as, UNW_CACHE_GLOBAL);
+    /* Each address is stepped once: a cache would only cost memory, and
+     * find_proc_info must run to say whether a table covers it. */
+    unw_set_caching_policy(l->as, UNW_CACHE_NONE);
     return l;
 }
 
@@ -170,36 +175,35 @@ static int step(struct cg_frame_learner *l, uint64_t ip, uint64_t sp, uint64_t b
     return 1;
 }
 
-/* The rule that explains both steps, or a CG_RULE_NONE rule. */
-static uint64_t classify(const uint64_t sp[2], const uint64_t bp[2], const uint64_t got[2][3])
+/* The imaginary frame's RSP and RBP: far enough apart that a CFA names
+ * the register it was computed from (frames are far smaller than 16 MiB). */
+#define PROBE_SP (SYNTH_BASE + 0x10000000ull)
+#define PROBE_BP (SYNTH_BASE + 0x80000000ull)
+#define PROBE_REACH 0x1000000ull
+
+/* The rule that explains the step (new RSP, RIP, RBP), or a CG_RULE_NONE
+ * rule. */
+static uint64_t classify(const uint64_t got[3])
 {
     uint64_t none = cg_rule_pack(CG_RULE_NONE, 0, 0);
-    int64_t off;
+    uint64_t cfa = got[0], ra_at = got[1] ^ SYNTH_MARK, bp_at = got[2] ^ SYNTH_MARK;
     enum cg_rule_kind kind;
-    if (got[0][0] - sp[0] == got[1][0] - sp[1]) {
+    uint64_t off;
+    if (cfa - PROBE_SP - 1 < PROBE_REACH - 1) {
         kind = CG_RULE_RSP;
-        off = (int64_t)(got[0][0] - sp[0]);
-    } else if (got[0][0] - bp[0] == got[1][0] - bp[1]) {
+        off = cfa - PROBE_SP;
+    } else if (cfa - PROBE_BP - 1 < PROBE_REACH - 1) {
         kind = CG_RULE_RBP;
-        off = (int64_t)(got[0][0] - bp[0]);
+        off = cfa - PROBE_BP;
     } else {
-        return none;
+        return none; /* a CFA from another register or an expression */
     }
-    if (off <= 0 || off > INT32_MAX)
+    if (!synthetic(ra_at) || ra_at != cfa - 8)
         return none;
     int16_t rbp_off = CG_RBP_KEPT;
-    for (int i = 0; i < 2; i++) {
-        uint64_t cfa = got[i][0], ra_at = got[i][1] ^ SYNTH_MARK, bp_at = got[i][2] ^ SYNTH_MARK;
-        if (!synthetic(ra_at) || ra_at != cfa - 8)
-            return none;
-        if (got[i][2] == bp[i]) {
-            if (i == 1 && rbp_off != CG_RBP_KEPT)
-                return none;
-            continue;
-        }
+    if (got[2] != PROBE_BP) {
         int64_t k = (int64_t)(bp_at - cfa);
-        if (!synthetic(bp_at) || k <= INT16_MIN || k > INT16_MAX - 8 ||
-            (i == 1 && rbp_off != (int16_t)k))
+        if (!synthetic(bp_at) || k <= INT16_MIN || k > INT16_MAX - 8)
             return none;
         rbp_off = (int16_t)k;
     }
@@ -208,33 +212,27 @@ static uint64_t classify(const uint64_t sp[2], const uint64_t bp[2], const uint6
 
 bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
 {
-    if (!r->learner && !(r->learner = learner_new()))
-        return false;
-    /* RSP and RBP move by different amounts between the two steps. */
-    const uint64_t sp[2] = {SYNTH_BASE + 0x100000, SYNTH_BASE + 0x110000};
-    const uint64_t bp[2] = {SYNTH_BASE + 0x40000000, SYNTH_BASE + 0x40030000};
     unsigned jit_cfa;
+    uint64_t rule;
     if (cg_jit_unwind_rule_sigsafe((uintptr_t)addr, &jit_cfa)) {
         /* A generated trampoline (CPython's perf stubs, PLTs) whose rule
          * core/sample/jit_unwind.c registered with libunwind. */
-        cg_frame_rules_store(r, addr, cg_rule_pack(CG_RULE_RSP, (int32_t)jit_cfa, CG_RBP_KEPT));
-        r->stats.learned++;
-        return true;
+        rule = cg_rule_pack(CG_RULE_RSP, (int32_t)jit_cfa, CG_RBP_KEPT);
+    } else {
+        if (!r->learner && !(r->learner = learner_new()))
+            return false;
+        uint64_t got[3];
+        r->learner->found_info = false;
+        int a = step(r->learner, addr, PROBE_SP, PROBE_BP, got);
+        /* Only where an unwind table covers the address: elsewhere
+         * libunwind steps by guessing at frame pointers. */
+        if (!r->learner->found_info || a < 0)
+            rule = cg_rule_pack(CG_RULE_NONE, 0, 0);
+        else if (a == 0)
+            rule = cg_rule_pack(CG_RULE_END, 0, 0);
+        else
+            rule = classify(got);
     }
-    uint64_t got[2][3];
-    /* Only addresses an unwind table covers: where none does, libunwind
-     * would step by guessing at frame pointers. */
-    unw_proc_info_t pi;
-    bool covered = unw_get_proc_info_by_ip(r->learner->as, addr, &pi, r->learner) == 0;
-    int a = covered ? step(r->learner, addr, sp[0], bp[0], got[0]) : -1;
-    int b = covered ? step(r->learner, addr, sp[1], bp[1], got[1]) : -1;
-    uint64_t rule;
-    if (a == 0 && b == 0)
-        rule = cg_rule_pack(CG_RULE_END, 0, 0);
-    else if (a == 1 && b == 1)
-        rule = classify(sp, bp, got);
-    else
-        rule = cg_rule_pack(CG_RULE_NONE, 0, 0);
     cg_frame_rules_store(r, addr, rule);
     bool ok = cg_rule_kind(rule) != CG_RULE_NONE;
     if (ok)

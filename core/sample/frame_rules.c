@@ -72,9 +72,12 @@ void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule
     atomic_store_explicit(&e->key, addr, memory_order_release);
 }
 
-bool cg_frame_rules_known(const struct cg_frame_rules *r, uint64_t addr)
+enum cg_frame_rule_state cg_frame_rules_state(const struct cg_frame_rules *r, uint64_t addr)
 {
-    return cg_frame_rules_lookup_sigsafe(r, addr) != 0;
+    uint64_t rule = cg_frame_rules_lookup_sigsafe(r, addr);
+    if (rule == 0)
+        return CG_FRAME_RULE_UNKNOWN;
+    return cg_rule_kind(rule) == CG_RULE_NONE ? CG_FRAME_RULE_REFUSED : CG_FRAME_RULE_KNOWN;
 }
 
 void cg_frame_rules_clear(struct cg_frame_rules *r)

@@ -15,8 +15,8 @@
  * A code address the table does not know sends the sample down the old
  * path (unw_backtrace), and the agent thread learns the rules of that
  * sample's addresses when it drains it (cg_frame_rules_learn), by asking
- * libunwind to step an imaginary frame at that address twice with
- * different registers and seeing where it read.  Frames libunwind cannot
+ * libunwind to step an imaginary frame at that address and seeing where
+ * it read.  Frames libunwind cannot
  * step, or that do not fit the shape above (signal frames, DWARF
  * expressions), stay on the old path.
  *
@@ -61,9 +61,14 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
                                                 uint64_t stack_lo, uint64_t stack_hi,
                                                 uint64_t *pcs, size_t max, size_t *depth);
 
-/* True when the table holds a rule (or a "cannot") for this lookup
- * address: the interrupted PC of a leaf, a return address minus one. */
-bool cg_frame_rules_known(const struct cg_frame_rules *r, uint64_t addr);
+/* What the table holds for a lookup address (the interrupted PC of a
+ * leaf, a return address minus one). */
+enum cg_frame_rule_state {
+    CG_FRAME_RULE_UNKNOWN = 0, /* not learned (or forgotten) */
+    CG_FRAME_RULE_KNOWN = 1,   /* a rule, or "the stack ends here" */
+    CG_FRAME_RULE_REFUSED = 2, /* no rule fits: the walk stops here */
+};
+enum cg_frame_rule_state cg_frame_rules_state(const struct cg_frame_rules *r, uint64_t addr);
 
 /* Learns the rule at lookup address `addr` of code in a loaded object and
  * stores it, or stores that none fits.  Returns true when a rule was
