@@ -90,6 +90,10 @@ struct cg_agent {
     uint64_t threads_seen_max;
     uint64_t loader_generation; /* dlpi_adds + dlpi_subs at the last check */
     uint64_t loader_unloads;    /* dlpi_subs at the last check */
+    /* The main thread registered; the agent thread reads its stack bounds
+     * (glibc reads /proc/self/maps for them: not in the constructor). */
+    pthread_t main_thread;
+    _Atomic bool main_stack_pending;
     uint64_t started_mono_ns;     /* when the agent thread started */
     uint64_t handler_ns_total;    /* handler time since start, all threads */
     size_t last_tree_bytes;       /* memory of the last call tree built */
@@ -146,6 +150,10 @@ void cg_agent_rescan_tasks(struct cg_agent *a);
 uint64_t cg_agent_read_start_ticks(pid_t tid);
 /* The same from a NUL-terminated stat text; 0 when it has no field 22. */
 uint64_t cg_agent_parse_start_ticks(const char *stat);
+
+/* Gives the main thread's slot its stack bounds once it has registered.
+ * Agent thread. */
+void cg_agent_record_main_stack(struct cg_agent *a);
 
 /* agent_loop.c */
 

@@ -155,6 +155,7 @@ static void drain_all(struct cg_agent *a)
     uint64_t before = a->samples_in_period;
     uint64_t t0 = cg_cpu_account_now();
     a->rules_learned_in_drain = 0;
+    cg_agent_record_main_stack(a);
     cg_threads_for_each(a->threads, drain_slot, a);
     cg_cpu_account_add(&a->acct, CG_ACT_DRAIN, t0);
     if (a->samples_in_period != before)

@@ -84,15 +84,15 @@ uint64_t cg_agent_parse_start_ticks(const char *buf)
     return v;
 }
 
-/* The calling thread's stack bounds into its slot, for the handler's
- * own stack walk (core/sample/frame_rules.h).  Unknown (0, 0) when glibc
- * cannot tell; the handler then unwinds with libunwind. */
-static void record_own_stack(struct cg_thread_slot *s)
+/* Thread t's stack bounds into its slot, for the handler's own stack walk
+ * (core/sample/frame_rules.h).  Unknown (0, 0) when glibc cannot tell;
+ * the handler then unwinds with libunwind. */
+static void record_stack(struct cg_thread_slot *s, pthread_t t)
 {
     pthread_attr_t attr;
     void *addr;
     size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    if (pthread_getattr_np(t, &attr) != 0)
         return;
     if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr && size) {
         atomic_store_explicit(&s->stack_lo, (uint64_t)(uintptr_t)addr, memory_order_relaxed);
@@ -100,6 +100,28 @@ static void record_own_stack(struct cg_thread_slot *s)
                               memory_order_relaxed);
     }
     pthread_attr_destroy(&attr);
+}
+
+/* A thread's own bounds come from its descriptor, at once; the main
+ * thread's make glibc parse /proc/self/maps, which the agent thread does
+ * instead of the constructor. */
+static void record_own_stack(struct cg_agent *a, struct cg_thread_slot *s, pid_t tid)
+{
+    if (tid != getpid()) {
+        record_stack(s, pthread_self());
+        return;
+    }
+    a->main_thread = pthread_self();
+    atomic_store_explicit(&a->main_stack_pending, true, memory_order_release);
+}
+
+void cg_agent_record_main_stack(struct cg_agent *a)
+{
+    if (!atomic_exchange_explicit(&a->main_stack_pending, false, memory_order_acquire))
+        return;
+    struct cg_thread_slot *s = cg_threads_find_sigsafe(a->threads, getpid());
+    if (s)
+        record_stack(s, a->main_thread);
 }
 
 struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool self_exit_hook)
@@ -136,7 +158,7 @@ struct cg_thread_slot *cg_agent_register_current_thread(struct cg_agent *a, bool
         atomic_fetch_add(&a->unprofiled_threads, 1);
     pthread_mutex_unlock(&a->reg_lock);
     if (s)
-        record_own_stack(s);
+        record_own_stack(a, s, tid);
     return s;
 }
 

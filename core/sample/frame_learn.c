@@ -30,10 +30,6 @@
 #define SYNTH_SPAN 0x0000001000000000ull
 #define SYNTH_MARK 0x0055000000000000ull
 
-/* As in wall.c: exported by libunwind-x86_64, declared in no header. */
-int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
-                                       unw_proc_info_t *pi, int need_unwind_info, void *arg);
-
 struct cg_frame_learner {
     unw_addr_space_t as;
     uint64_t ip, sp, bp;     /* the imaginary frame's registers */
@@ -79,21 +75,13 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
     return 0;
 }
 
-static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
-                        void *arg)
-{
-    (void)as, (void)reg, (void)val, (void)write, (void)arg;
-    return -UNW_EBADREG;
-}
-
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
                           void *arg)
 {
     struct cg_frame_learner *l = arg;
-    unw_dyn_info_t di;
-    if (cg_unwind_table_find((uintptr_t)ip, &di) != 0)
+    int rc = cg_unwind_table_search(as, ip, pi, need, arg);
+    if (rc == CG_ENOTFOUND || rc == CG_EPARSE)
         return -UNW_ENOINFO;
-    int rc = _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
     if (rc == 0 && ip == l->ip)
         l->found_info = true;
     return rc;
@@ -105,18 +93,6 @@ static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
     (void)as, (void)pi, (void)arg;
 }
 
-static int no_dyn_info(unw_addr_space_t as, unw_word_t *addr, void *arg)
-{
-    (void)as, (void)addr, (void)arg;
-    return -UNW_ENOINFO;
-}
-
-static int no_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
-{
-    (void)as, (void)c, (void)arg;
-    return -UNW_EINVAL;
-}
-
 static struct cg_frame_learner *learner_new(void)
 {
     struct cg_frame_learner *l = calloc(1, sizeof(*l));
@@ -125,11 +101,11 @@ static struct cg_frame_learner *learner_new(void)
     static unw_accessors_t acc = {
         .find_proc_info = find_proc_info,
         .put_unwind_info = put_unwind_info,
-        .get_dyn_info_list_addr = no_dyn_info,
+        .get_dyn_info_list_addr = cg_unwind_no_dyn_info,
         .access_mem = access_mem,
         .access_reg = access_reg,
-        .access_fpreg = access_fpreg,
-        .resume = no_resume,
+        .access_fpreg = cg_unwind_no_fpreg,
+        .resume = cg_unwind_no_resume,
     };
     if (!(l->as = unw_create_addr_space(&acc, 0))) {
         free(l);

@@ -114,3 +114,38 @@ int cg_unwind_table_find(uintptr_t ip, unw_dyn_info_t *di)
     dl_iterate_phdr(visit, &s);
     return s.rc;
 }
+
+/* libunwind's generic search of a binary-search table, exported by
+ * libunwind-x86_64 (libunwind-ptrace calls it too) but declared in no
+ * public header. */
+int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+                                       unw_proc_info_t *pi, int need_unwind_info, void *arg);
+
+int cg_unwind_table_search(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
+                           void *arg)
+{
+    unw_dyn_info_t di;
+    int rc = cg_unwind_table_find((uintptr_t)ip, &di);
+    if (rc != 0)
+        return rc;
+    return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+}
+
+int cg_unwind_no_dyn_info(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+    (void)as, (void)addr, (void)arg;
+    return -UNW_ENOINFO;
+}
+
+int cg_unwind_no_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
+                       void *arg)
+{
+    (void)as, (void)reg, (void)val, (void)write, (void)arg;
+    return -UNW_EBADREG;
+}
+
+int cg_unwind_no_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+    (void)as, (void)c, (void)arg;
+    return -UNW_EINVAL;
+}

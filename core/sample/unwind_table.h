@@ -10,6 +10,9 @@
  * and maps the ELF file each time the unwind crosses into another object
  * (about a millisecond a stack, cold).
  *
+ * Also the accessor pieces the agent's two libunwind address spaces over
+ * its own memory share (core/sample/wall.c, core/sample/frame_learn.c).
+ *
  * Owns: nothing (the description points into the loaded object).
  * Thread safety: any thread.  The description stays valid only while the
  * object stays loaded: read the table through a fault-proof accessor.
@@ -28,5 +31,20 @@
  * or CG_EPARSE (the object has no table in the usual encoding: the
  * caller falls back to a slower lookup). */
 int cg_unwind_table_find(uintptr_t ip, unw_dyn_info_t *di);
+
+/* find_proc_info for a libunwind address space over our own memory:
+ * searches the table of the object holding ip with libunwind's generic
+ * search (reading it through `as`'s access_mem).  Returns libunwind's
+ * result (0 or -UNW_*), or CG_ENOTFOUND / CG_EPARSE as
+ * cg_unwind_table_find() does, for the caller to map. */
+int cg_unwind_table_search(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
+                           void *arg);
+
+/* Accessors for such address spaces that have nothing to give: no
+ * dynamic unwind info, no floating-point registers, no resuming. */
+int cg_unwind_no_dyn_info(unw_addr_space_t as, unw_word_t *addr, void *arg);
+int cg_unwind_no_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
+                       void *arg);
+int cg_unwind_no_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg);
 
 #endif

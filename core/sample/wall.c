@@ -90,55 +90,22 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
     return -UNW_EBADREG;
 }
 
-/* libunwind's generic search of a binary-search table, exported by
- * libunwind-x86_64 (libunwind-ptrace calls it too) but declared in no
- * public header. */
-int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
-                                       unw_proc_info_t *pi, int need_unwind_info, void *arg);
-
 /* The loaded object's own .eh_frame_hdr first (core/sample/unwind_table.h);
  * libunwind-ptrace's ELF-file lookup only for an object without one. */
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need,
                           void *arg)
 {
-    unw_dyn_info_t di;
-    int rc = cg_unwind_table_find((uintptr_t)ip, &di);
-    if (rc == 0)
-        return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+    int rc = cg_unwind_table_search(as, ip, pi, need, arg);
     if (rc == CG_ENOTFOUND)
         return -UNW_ENOINFO; /* JIT code or anonymous memory: no ELF file either */
-    return _UPT_find_proc_info(as, ip, pi, need, ((struct cg_wall *)arg)->upt);
+    if (rc == CG_EPARSE)
+        return _UPT_find_proc_info(as, ip, pi, need, ((struct cg_wall *)arg)->upt);
+    return rc;
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 {
     _UPT_put_unwind_info(as, pi, ((struct cg_wall *)arg)->upt);
-}
-
-static int no_dyn_info(unw_addr_space_t as, unw_word_t *addr, void *arg)
-{
-    (void)as;
-    (void)addr;
-    (void)arg;
-    return -UNW_ENOINFO;
-}
-
-static int no_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
-{
-    (void)as;
-    (void)reg;
-    (void)val;
-    (void)write;
-    (void)arg;
-    return -UNW_EBADREG;
-}
-
-static int no_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
-{
-    (void)as;
-    (void)c;
-    (void)arg;
-    return -UNW_EINVAL;
 }
 
 struct cg_wall *cg_wall_new(void)
@@ -149,11 +116,11 @@ struct cg_wall *cg_wall_new(void)
     static unw_accessors_t acc = {
         .find_proc_info = find_proc_info,
         .put_unwind_info = put_unwind_info,
-        .get_dyn_info_list_addr = no_dyn_info,
+        .get_dyn_info_list_addr = cg_unwind_no_dyn_info,
         .access_mem = access_mem,
         .access_reg = access_reg,
-        .access_fpreg = no_fpreg,
-        .resume = no_resume,
+        .access_fpreg = cg_unwind_no_fpreg,
+        .resume = cg_unwind_no_resume,
     };
     w->as = unw_create_addr_space(&acc, 0);
     w->upt = _UPT_create(getpid());
