@@ -296,9 +296,14 @@ fuzz: deps
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
-	    -D_GNU_SOURCE -o $@ $<
+	    -D_GNU_SOURCE -o $@ $< -lpthread -ldl
 
-bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/calltree_bench
+# The library signal_cost's busy-process case loads copies of.
+$(BUILD)/bench/hop.so: tests/bench/hop.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -fPIC -shared -o $@ $<
+
+bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/bench/hop.so $(BUILD)/calltree_bench
 	$(Q)$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 demo: deps

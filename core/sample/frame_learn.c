@@ -19,6 +19,7 @@
 #include "core/sample/frame_rules_internal.h"
 
 #include "core/base/error.h"
+#include "core/sample/cfi_row.h"
 #include "core/sample/jit_unwind.h"
 #include "core/sample/own_mem.h"
 #include "core/sample/unwind_table.h"
@@ -36,6 +37,7 @@ struct cg_frame_learner {
     bool found_info;         /* find_proc_info found an unwind table entry */
     struct cg_own_mem mem;   /* unwind tables only (synthetic reads are
                                 not cached): reset when libraries change */
+    struct cg_cfi_reader cfi; /* the rows' reader: reset likewise */
 };
 
 void cg_frame_learner_forget(struct cg_frame_learner *l)
@@ -43,6 +45,7 @@ void cg_frame_learner_forget(struct cg_frame_learner *l)
     if (!l)
         return;
     cg_own_mem_reset(&l->mem);
+    cg_cfi_reader_reset(&l->cfi);
     unw_flush_cache(l->as, 0, 0);
 }
 
@@ -186,10 +189,36 @@ static uint64_t classify(const uint64_t got[3])
     return cg_rule_pack(kind, (int32_t)off, rbp_off);
 }
 
+uint64_t cg_frame_rules_libunwind_rule(struct cg_frame_rules *r, uint64_t addr)
+{
+    if (!r->learner && !(r->learner = learner_new()))
+        return cg_rule_pack(CG_RULE_NONE, 0, 0);
+    uint64_t got[3];
+    r->learner->found_info = false;
+    int a = step(r->learner, addr, PROBE_SP, PROBE_BP, got);
+    /* Only where an unwind table covers the address: elsewhere libunwind
+     * steps by guessing at frame pointers. */
+    if (!r->learner->found_info || a < 0)
+        return cg_rule_pack(CG_RULE_NONE, 0, 0);
+    if (a == 0)
+        return cg_rule_pack(CG_RULE_END, 0, 0);
+    return classify(got);
+}
+
+/* The rule of a row of the unwind table. */
+static uint64_t rule_of_row(const struct cg_cfi_row *row)
+{
+    if (row->cfa == CG_CFI_END)
+        return cg_rule_pack(CG_RULE_END, 0, 0);
+    return cg_rule_pack(row->cfa == CG_CFI_CFA_RSP ? CG_RULE_RSP : CG_RULE_RBP, row->cfa_off,
+                        row->rbp_off == CG_CFI_RBP_KEPT ? CG_RBP_KEPT : row->rbp_off);
+}
+
 bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
 {
     unsigned jit_cfa;
     uint64_t rule;
+    struct cg_cfi_row row;
     if (cg_jit_unwind_rule_sigsafe((uintptr_t)addr, &jit_cfa)) {
         /* A generated trampoline (CPython's perf stubs, PLTs) whose rule
          * core/sample/jit_unwind.c registered with libunwind. */
@@ -197,17 +226,18 @@ bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
     } else {
         if (!r->learner && !(r->learner = learner_new()))
             return false;
-        uint64_t got[3];
-        r->learner->found_info = false;
-        int a = step(r->learner, addr, PROBE_SP, PROBE_BP, got);
-        /* Only where an unwind table covers the address: elsewhere
-         * libunwind steps by guessing at frame pointers. */
-        if (!r->learner->found_info || a < 0)
-            rule = cg_rule_pack(CG_RULE_NONE, 0, 0);
-        else if (a == 0)
-            rule = cg_rule_pack(CG_RULE_END, 0, 0);
-        else
-            rule = classify(got);
+        if (cg_cfi_row_find(&r->learner->cfi, addr, &row)) {
+            /* The whole row at once: the other PCs of a hot loop find it. */
+            rule = rule_of_row(&row);
+            r->stats.rows++;
+            r->stats.learned++;
+            /* Its own entry only where its granule has none: a second
+             * entry would only push another granule out of the table. */
+            if (!cg_frame_rules_store_row(r, addr, row.start, row.end, rule))
+                cg_frame_rules_store(r, addr, rule);
+            return true;
+        }
+        rule = cg_frame_rules_libunwind_rule(r, addr);
     }
     cg_frame_rules_store(r, addr, rule);
     bool ok = cg_rule_kind(rule) != CG_RULE_NONE;

@@ -2,7 +2,9 @@
  * frame_rules.c - the rule table and the handler's walk.
  *
  * DESIGN: a direct-mapped table indexed by a multiplicative hash of the
- * lookup address; a learned rule replaces whatever held its slot.  One
+ * lookup key (an address, or a 16-byte granule of code that a whole
+ * unwind-table row covers); a learned rule replaces whatever held its
+ * slot.  One
  * writer publishes an entry seqlock-style: key := 0, rule, key := addr
  * (release); a reader loads key (acquire), rule, fences, and loads key
  * again, and believes the rule only if both keys are its address.
@@ -13,12 +15,15 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+/* 256 entries of 16 bytes: one 4 KiB page of the table (see slot_of). */
+#define PAGE_ENTRIES_LOG2 8
+
 /* Below this a "return address" is no code: libunwind stops there too. */
 #define CG_LOWEST_CODE 0x4000
 
 struct cg_frame_rules *cg_frame_rules_new(unsigned log2_entries)
 {
-    if (log2_entries < 4 || log2_entries > 24)
+    if (log2_entries < PAGE_ENTRIES_LOG2 || log2_entries > 24)
         return NULL;
     struct cg_frame_rules *r = calloc(1, sizeof(*r));
     if (!r)
@@ -43,21 +48,71 @@ void cg_frame_rules_free(struct cg_frame_rules *r)
     free(r);
 }
 
-static inline size_t slot_of(const struct cg_frame_rules *r, uint64_t addr)
+/* The table is made of 4 KiB pages of 256 entries, and all the keys of
+ * one 4 KiB page of code land in one table page (chosen by a hash of the
+ * code page): a granule at its place in the code page, an address hashed
+ * within it.  The table's pages are touched (faulted in, zeroed) only for
+ * code that is sampled, a few dozen pages, where a hash over the whole
+ * table touched every page of it within the first rows; and a stack walk
+ * through hot code stays on a few pages of the TLB. */
+#define GOLDEN 0x9E3779B97F4A7C15ull
+
+/* The first slot of the table page for the code page holding addr. */
+static inline size_t page_of(const struct cg_frame_rules *r, uint64_t addr)
 {
-    return (size_t)((addr * 0x9E3779B97F4A7C15ull) >> (64 - r->log2_entries));
+    /* Shifting by 63 - bits (never 64) keeps one page defined. */
+    unsigned bits = r->log2_entries - PAGE_ENTRIES_LOG2;
+    return (size_t)((((addr >> 12) * GOLDEN) >> 1) >> (63 - bits)) << PAGE_ENTRIES_LOG2;
+}
+
+static inline size_t address_slot(const struct cg_frame_rules *r, uint64_t addr)
+{
+    return page_of(r, addr) | (size_t)((addr * GOLDEN) >> 56);
+}
+
+static inline size_t granule_slot(const struct cg_frame_rules *r, uint64_t addr)
+{
+    return page_of(r, addr) | (size_t)((addr >> CG_GRANULE_SHIFT) & 0xff);
+}
+
+/* A granule's key: code addresses are below 2^63, so the top bit keeps
+ * granule keys apart from address keys. */
+#define GRANULE_BIT (1ull << 63)
+static inline uint64_t granule_key(uint64_t addr)
+{
+    return (addr >> CG_GRANULE_SHIFT) | GRANULE_BIT;
+}
+
+static inline size_t slot_of(const struct cg_frame_rules *r, uint64_t key)
+{
+    return key & GRANULE_BIT ? granule_slot(r, key << CG_GRANULE_SHIFT) : address_slot(r, key);
+}
+
+static inline uint64_t lookup_slot_sigsafe(const struct cg_frame_rules *r, size_t slot,
+                                           uint64_t key)
+{
+    const struct cg_rule_entry *e = &r->entries[slot];
+    if (atomic_load_explicit(&e->key, memory_order_acquire) != key)
+        return 0;
+    uint64_t rule = atomic_load_explicit(&e->rule, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&e->key, memory_order_relaxed) != key)
+        return 0;
+    return rule;
+}
+
+/* The granule first: a row's rule holds for every address in it, and
+ * most lookups (leaf PCs, return addresses in a function's body) find
+ * one; addresses at a row's edges have entries of their own. */
+static inline uint64_t lookup_inline(const struct cg_frame_rules *r, uint64_t addr)
+{
+    uint64_t rule = lookup_slot_sigsafe(r, granule_slot(r, addr), granule_key(addr));
+    return rule ? rule : lookup_slot_sigsafe(r, address_slot(r, addr), addr);
 }
 
 uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t addr)
 {
-    const struct cg_rule_entry *e = &r->entries[slot_of(r, addr)];
-    if (atomic_load_explicit(&e->key, memory_order_acquire) != addr)
-        return 0;
-    uint64_t rule = atomic_load_explicit(&e->rule, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&e->key, memory_order_relaxed) != addr)
-        return 0;
-    return rule;
+    return lookup_inline(r, addr);
 }
 
 void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule)
@@ -72,6 +127,20 @@ void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule
     atomic_store_explicit(&e->key, addr, memory_order_release);
 }
 
+bool cg_frame_rules_store_row(struct cg_frame_rules *r, uint64_t addr, uint64_t start,
+                              uint64_t end, uint64_t rule)
+{
+    const uint64_t g = 1u << CG_GRANULE_SHIFT, reach = g * CG_GRANULES_PER_ROW / 2;
+    uint64_t lo = addr - start > reach ? addr - reach : start;
+    uint64_t hi = end - addr > reach ? addr + reach : end;
+    bool covered = false;
+    for (uint64_t at = (lo + g - 1) & ~(g - 1); at + g <= hi && at >= lo; at += g) {
+        cg_frame_rules_store(r, granule_key(at), rule);
+        covered |= at == (addr & ~(g - 1));
+    }
+    return covered;
+}
+
 enum cg_frame_rule_state cg_frame_rules_state(const struct cg_frame_rules *r, uint64_t addr)
 {
     uint64_t rule = cg_frame_rules_lookup_sigsafe(r, addr);
@@ -83,9 +152,15 @@ enum cg_frame_rule_state cg_frame_rules_state(const struct cg_frame_rules *r, ui
 void cg_frame_rules_clear(struct cg_frame_rules *r)
 {
     cg_frame_learner_forget(r->learner);
-    size_t n = (size_t)1 << r->log2_entries;
-    for (size_t i = 0; i < n; i++)
-        atomic_store_explicit(&r->entries[i].key, 0, memory_order_relaxed);
+    /* Dropping the pages reads back as zeros (every key empty) without
+     * faulting in the pages no rule ever used.  A reader racing with it
+     * sees a whole old entry or a miss, as with any store. */
+    size_t bytes = sizeof(struct cg_rule_entry) << r->log2_entries;
+    if (madvise(r->entries, bytes, MADV_DONTNEED) != 0) {
+        size_t n = (size_t)1 << r->log2_entries;
+        for (size_t i = 0; i < n; i++)
+            atomic_store_explicit(&r->entries[i].key, 0, memory_order_relaxed);
+    }
     atomic_thread_fence(memory_order_release);
 }
 
@@ -111,6 +186,7 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
                                                 uint64_t *pcs, size_t max, size_t *depth)
 {
     uint64_t pc = regs->pc, sp = regs->sp, bp = regs->bp, key = pc;
+    uint64_t last_key = 0, last_rule = 0; /* key 0 is never looked up */
     size_t n = 0;
     *depth = 0;
     /* Reads only between the interrupted stack pointer and the stack's
@@ -125,7 +201,12 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
         }
         pcs[n++] = pc;
         *depth = n;
-        uint64_t rule = cg_frame_rules_lookup_sigsafe(r, key);
+        /* Recursion repeats a return address: one lookup for the run. */
+        if (key != last_key) {
+            last_rule = lookup_inline(r, key);
+            last_key = key;
+        }
+        uint64_t rule = last_rule;
         enum cg_rule_kind kind = cg_rule_kind(rule);
         if (kind == CG_RULE_END)
             return CG_WALK_DONE;

@@ -14,11 +14,14 @@
  * a few instructions a frame, reading only inside the thread's own stack.
  * A code address the table does not know sends the sample down the old
  * path (unw_backtrace), and the agent thread learns the rules of that
- * sample's addresses when it drains it (cg_frame_rules_learn), by asking
- * libunwind to step an imaginary frame at that address and seeing where
- * it read.  Frames libunwind cannot
- * step, or that do not fit the shape above (signal frames, DWARF
- * expressions), stay on the old path.
+ * sample's addresses when it drains it (cg_frame_rules_learn): from the
+ * row of the object's unwind table that holds the address
+ * (core/sample/cfi_row.h), stored for every 16-byte granule of code the
+ * row covers, so the other PCs of a hot loop need no learning of their
+ * own; where no row of that shape exists, by asking libunwind to step an
+ * imaginary frame at that address and seeing where it read.  Frames
+ * neither can step, or that do not fit the shape above (signal frames,
+ * DWARF expressions), stay on the old path.
  *
  * Owns: the table (mmap'd at cg_frame_rules_new, never resized).
  * Thread safety: one writer (learn, clear), the agent thread; any number
@@ -36,7 +39,8 @@
 
 struct cg_frame_rules;
 
-/* A table with room for 2^log2_entries rules (16 bytes each). */
+/* A table with room for 2^log2_entries rules (16 bytes each; at least
+ * 2^8, one page). */
 struct cg_frame_rules *cg_frame_rules_new(unsigned log2_entries);
 void cg_frame_rules_free(struct cg_frame_rules *r);
 
@@ -82,6 +86,7 @@ void cg_frame_rules_clear(struct cg_frame_rules *r);
 /* For tests and docs: how many rules were learned, refused, replaced. */
 struct cg_frame_rules_stats {
     uint64_t learned, refused, evicted;
+    uint64_t rows; /* of the learned: read from the unwind table's rows */
 };
 void cg_frame_rules_stats(const struct cg_frame_rules *r, struct cg_frame_rules_stats *out);
 

@@ -62,7 +62,23 @@ void cg_frame_learner_forget(struct cg_frame_learner *l);
 /* Stores one rule (the writer only). */
 void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule);
 
-/* The rule at addr, or 0 (CG_RULE_EMPTY) when the table has none. */
+/* Stores a rule that holds for every address of [start, end) (a row of
+ * the unwind table): once for each 16-byte granule wholly inside it, at
+ * most CG_GRANULES_PER_ROW granules around `addr` (the writer only).
+ * Returns whether addr's own granule was among them (if not, addr needs
+ * an entry of its own). */
+#define CG_GRANULE_SHIFT 4
+#define CG_GRANULES_PER_ROW 64
+bool cg_frame_rules_store_row(struct cg_frame_rules *r, uint64_t addr, uint64_t start,
+                              uint64_t end, uint64_t rule);
+
+/* The rule libunwind's step at addr implies (CG_RULE_NONE when none
+ * fits), stored nowhere: the learner's fallback after the unwind table's
+ * rows, and the reference the tests hold those rows to. */
+uint64_t cg_frame_rules_libunwind_rule(struct cg_frame_rules *r, uint64_t addr);
+
+/* The rule at addr, its own or its granule's, or 0 (CG_RULE_EMPTY) when
+ * the table has neither. */
 uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t addr);
 
 #endif

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """`make bench`: what the agent costs, beside gperftools and no profiler.
 
-1. Signal handler cost at stack depths 10, 50 and 200: one process per
-   measurement alternates a signal to an empty handler (bare delivery)
-   with a SIGPROF to the agent's handler, spinning on the CPU between them
+1. Signal handler cost at stack depths 10, 50 and 200, and at depth 50
+   in a busy process (100 more threads, 100 more libraries, a library
+   crossed at every other frame): one process per measurement alternates
+   a signal to an empty handler (bare delivery) with a SIGPROF to the
+   agent's handler, spinning on the CPU between them
    (tests/bench/signal_cost.c), plus the agent's own measure
    (debugInfo.genericMetrics.handlerNsAverage).
 2. Whole-process CPU time at 100 Hz: the plain and the profiled program
@@ -44,37 +46,59 @@ from stats import fmt_ratio, median_ci  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+BUSY_THREADS, BUSY_LIBS = 100, 100
+
+
+def hop_libraries(build, d):
+    """BUSY_LIBS copies of build/bench/hop.so in d: distinct files, so the
+    loader maps each one (it shares a library only by name or inode)."""
+    src = os.path.join(build, "bench", "hop.so")
+    for i in range(BUSY_LIBS):
+        shutil.copy(src, os.path.join(d, "hop_%03d.so" % i))
+    return d
+
+
 def handler_costs(build, rounds, count):
-    """Per depth, `rounds` processes of signal_cost in paired mode under
+    """Per case, `rounds` processes of signal_cost in paired mode under
     the agent: each alternates a signal to an empty handler (bare
     delivery) with a SIGPROF to the agent's handler, spinning on the CPU
-    between them; one ratio of medians per process."""
+    between them; one ratio of medians per process.  The busy case is
+    depth 50 in a process with BUSY_THREADS more (idle) threads and
+    BUSY_LIBS more libraries, its stack crossing a library every other
+    frame."""
     exe = os.path.join(build, "bench", "signal_cost")
     lib = os.path.join(build, "libcgagent.so")
     out = {}
-    for depth in (10, 50, 200):
-        bare, agent, inside = [], [], []
-        for _ in range(rounds):
-            with tempfile.TemporaryDirectory() as d:
-                # CGAGENT_CPU_HZ=0: no CPU timer, so the handler runs for
-                # the measured signals only (and the ring never fills).
-                r = subprocess.run([exe, str(depth), str(count), "paired"],
-                                   env=runs.clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=d,
-                                                      CGAGENT_CPU_HZ=0),
-                                   capture_output=True, text=True, check=True)
-                words = r.stdout.split()
-                agent.append(int(words[words.index("median_ns") + 1]))
-                bare.append(int(words[words.index("bare_median_ns") + 1]))
-                doc = json.load(open(glob.glob(os.path.join(d, "*.json"))[0]))
-                gm = doc["debugInfo"].get("genericMetrics", {})
-                inside.append(gm.get("handlerNsAverage", float("nan")))
-        ratio = median_ci([a / b for a, b in zip(agent, bare)])
-        out[depth] = {"bare_ns": statistics.median(bare), "agent_ns": statistics.median(agent),
-                      "handler_inside_ns": statistics.median(inside), "ratio": ratio}
-        print("   depth %3d: bare signal %6.0f ns, with the agent's handler %6.0f ns, "
-              "ratio %s; inside the handler %6.0f ns"
-              % (depth, out[depth]["bare_ns"], out[depth]["agent_ns"], fmt_ratio(*ratio),
-                 out[depth]["handler_inside_ns"]))
+    with tempfile.TemporaryDirectory() as hop_dir:
+        hop_libraries(build, hop_dir)
+        cases = [(10, []), (50, []), (200, []),
+                 ("50 busy", [str(BUSY_THREADS), hop_dir])]
+        for depth, extra in cases:
+            bare, agent, inside = [], [], []
+            for _ in range(rounds):
+                with tempfile.TemporaryDirectory() as d:
+                    # CGAGENT_CPU_HZ=0: no CPU timer, so the handler runs
+                    # for the measured signals only (the ring never fills).
+                    r = subprocess.run(
+                        [exe, str(depth).split()[0], str(count), "paired"] + extra,
+                        env=runs.clean_env(LD_PRELOAD=lib, CGAGENT_OUTPUT=d, CGAGENT_CPU_HZ=0),
+                        capture_output=True, text=True, check=True)
+                    words = r.stdout.split()
+                    agent.append(int(words[words.index("median_ns") + 1]))
+                    bare.append(int(words[words.index("bare_median_ns") + 1]))
+                    doc = json.load(open(glob.glob(os.path.join(d, "*.json"))[0]))
+                    gm = doc["debugInfo"].get("genericMetrics", {})
+                    inside.append(gm.get("handlerNsAverage", float("nan")))
+            ratio = median_ci([a / b for a, b in zip(agent, bare)])
+            out[depth] = {"bare_ns": statistics.median(bare),
+                          "agent_ns": statistics.median(agent),
+                          "handler_inside_ns": statistics.median(inside), "ratio": ratio}
+            label = ("depth %3d" % depth if isinstance(depth, int) else
+                     "depth  50, %d threads + %d libraries" % (BUSY_THREADS, BUSY_LIBS))
+            print("   %s: bare signal %6.0f ns, with the agent's handler %6.0f ns, "
+                  "ratio %s; inside the handler %6.0f ns"
+                  % (label, out[depth]["bare_ns"], out[depth]["agent_ns"], fmt_ratio(*ratio),
+                     out[depth]["handler_inside_ns"]))
     return out
 
 
@@ -211,7 +235,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             data = os.path.join(d, "data.txt")
             with open(data, "w") as f:
-                for i in range(30000 if args.quick else 50000):
+                for i in range(30000 if args.quick else 90000):  # 4 MB of text
                     f.write("line %d %x %o payload payload %d\n" % (i, i * 7919, i, i % 97))
             results["known_answer"] = overhead_table(
                 "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, names, rounds)

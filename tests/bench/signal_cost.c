@@ -10,6 +10,13 @@
  *                                   SIGUSR2 to an empty handler of its own
  *                                   (bare delivery), then a SIGPROF to the
  *                                   installed (the agent's) handler
+ *   signal_cost DEPTH COUNT paired THREADS HOPDIR
+ *                                   the same in a busier process: THREADS
+ *                                   more threads (blocked, as a server's
+ *                                   idle workers are) and every
+ *                                   HOPDIR/hop_NNN.so loaded (copies of
+ *                                   tests/bench/hop.c), every other frame of
+ *                                   the stack in a different one of them
  *
  * The paired mode is the one `make bench` uses: on a virtual machine the
  * cost of delivering a signal drifts by tens of percent between processes
@@ -27,6 +34,8 @@
  * the median and the 10th/90th percentiles in ns (and, paired, the bare
  * signals' median).
  */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,6 +73,10 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static uint64_t *bare_costs; /* paired mode: the SIGUSR2 deliveries */
+
+typedef int (*hop_fn)(int level, int (*next)(int));
+static hop_fn *hops; /* cg_bench_hop of each loaded copy */
+static int hop_count;
 
 /* One signal to this thread; returns what the call cost, handler included. */
 static uint64_t one_signal(int sig)
@@ -107,16 +120,58 @@ static __attribute__((noinline)) int descend(int level)
         measure();
         return 0;
     }
-    int r = descend(level + 1);
+    /* With libraries loaded, every other frame is a hop in the next one. */
+    int r = hop_count && level % 2 ? hops[(level / 2) % hop_count](level + 1, descend)
+                                   : descend(level + 1);
     __asm__ volatile("" ::: "memory"); /* no tail call: every frame stays */
     return r + 1;
 }
 
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* THREADS idle threads and every HOPDIR/hop_NNN.so; 0 when all are there. */
+static int make_process_busy(int threads, const char *hop_dir)
+{
+    for (int i = 0; i < threads; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, idle_thread, NULL) != 0) {
+            fprintf(stderr, "signal_cost: pthread_create failed at %d\n", i);
+            return -1;
+        }
+    }
+    hops = calloc(1000, sizeof(*hops));
+    if (!hops)
+        return -1;
+    for (hop_count = 0; hop_count < 1000; hop_count++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/hop_%03d.so", hop_dir, hop_count);
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+            break;
+        hops[hop_count] = (hop_fn)(uintptr_t)dlsym(h, "cg_bench_hop");
+        if (!hops[hop_count]) {
+            fprintf(stderr, "signal_cost: %s has no cg_bench_hop\n", path);
+            return -1;
+        }
+    }
+    if (hop_count == 0) {
+        fprintf(stderr, "signal_cost: no %s/hop_000.so: %s\n", hop_dir, dlerror());
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4 || (strcmp(argv[3], "own") && strcmp(argv[3], "agent") &&
-                      strcmp(argv[3], "paired"))) {
-        fprintf(stderr, "usage: signal_cost DEPTH COUNT own|agent|paired\n");
+    if ((argc != 4 && argc != 6) || (strcmp(argv[3], "own") && strcmp(argv[3], "agent") &&
+                                     strcmp(argv[3], "paired"))) {
+        fprintf(stderr, "usage: signal_cost DEPTH COUNT own|agent|paired [THREADS HOPDIR]\n");
         return 2;
     }
     depth = atoi(argv[1]);
@@ -138,6 +193,8 @@ int main(int argc, char **argv)
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigaction(paired ? SIGUSR2 : SIGPROF, &sa, NULL);
     }
+    if (argc == 6 && make_process_busy(atoi(argv[4]), argv[5]) != 0)
+        return 1;
     descend(1);
     qsort(costs, (size_t)count, sizeof(*costs), cmp_u64);
     printf("median_ns %llu p10_ns %llu p90_ns %llu", (unsigned long long)costs[count / 2],
