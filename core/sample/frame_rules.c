@@ -5,9 +5,9 @@
  * lookup key (an address, or a 16-byte granule of code that a whole
  * unwind-table row covers); a learned rule replaces whatever held its
  * slot.  One
- * writer publishes an entry seqlock-style: key := 0, rule, key := addr
- * (release); a reader loads key (acquire), rule, fences, and loads key
- * again, and believes the rule only if both keys are its address.
+ * writer publishes an entry seqlock-style: key := 0, release fence, rule,
+ * key := addr (release); a reader loads key (acquire), rule (acquire) and
+ * key again, and believes the rule only if both keys are its address.
  */
 #include "core/sample/frame_rules.h"
 #include "core/sample/frame_rules_internal.h"
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* 256 entries of 16 bytes: one 4 KiB page of the table (see slot_of). */
-#define PAGE_ENTRIES_LOG2 8
+/* 512 entries of 16 bytes: one page of the table (see key_slot). */
+#define PAGE_ENTRIES_LOG2 9
 
 /* Below this a "return address" is no code: libunwind stops there too. */
 #define CG_LOWEST_CODE 0x4000
@@ -48,32 +48,17 @@ void cg_frame_rules_free(struct cg_frame_rules *r)
     free(r);
 }
 
-/* The table is made of 4 KiB pages of 256 entries, and all the keys of
- * one 4 KiB page of code land in one table page (chosen by a hash of the
- * code page): a granule at its place in the code page, an address hashed
- * within it.  The table's pages are touched (faulted in, zeroed) only for
- * code that is sampled, a few dozen pages, where a hash over the whole
- * table touched every page of it within the first rows; and a stack walk
- * through hot code stays on a few pages of the TLB. */
-#define GOLDEN 0x9E3779B97F4A7C15ull
-
-/* The first slot of the table page for the code page holding addr. */
-static inline size_t page_of(const struct cg_frame_rules *r, uint64_t addr)
-{
-    /* Shifting by 63 - bits (never 64) keeps one page defined. */
-    unsigned bits = r->log2_entries - PAGE_ENTRIES_LOG2;
-    return (size_t)((((addr >> 12) * GOLDEN) >> 1) >> (63 - bits)) << PAGE_ENTRIES_LOG2;
-}
-
-static inline size_t address_slot(const struct cg_frame_rules *r, uint64_t addr)
-{
-    return page_of(r, addr) | (size_t)((addr * GOLDEN) >> 56);
-}
-
-static inline size_t granule_slot(const struct cg_frame_rules *r, uint64_t addr)
-{
-    return page_of(r, addr) | (size_t)((addr >> CG_GRANULE_SHIFT) & 0xff);
-}
+/* The table is made of pages of 512 entries (8 KiB), and all the keys of
+ * one 4 KiB page of code land in one of two table pages (each chosen by
+ * its own hash of the code page): a granule in the first half, at its
+ * place in the code page (granules of one code page never collide); an
+ * address in the second half, hashed.  The table's pages are touched
+ * (faulted in, zeroed) only for code that is sampled, a few dozen pages,
+ * where a hash over the whole table touched every page of it within the
+ * first rows, and a stack walk through hot code stays on a few pages of
+ * the TLB.  Two code pages often share a table page; with two ways, a
+ * rule is pushed out only when both of its slots are taken. */
+static const uint64_t way_hash[2] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full};
 
 /* A granule's key: code addresses are below 2^63, so the top bit keeps
  * granule keys apart from address keys. */
@@ -83,9 +68,18 @@ static inline uint64_t granule_key(uint64_t addr)
     return (addr >> CG_GRANULE_SHIFT) | GRANULE_BIT;
 }
 
-static inline size_t slot_of(const struct cg_frame_rules *r, uint64_t key)
+/* The slot of a key in one of its two ways. */
+static inline size_t key_slot(const struct cg_frame_rules *r, uint64_t key, unsigned way)
 {
-    return key & GRANULE_BIT ? granule_slot(r, key << CG_GRANULE_SHIFT) : address_slot(r, key);
+    bool granule = key & GRANULE_BIT;
+    uint64_t addr = granule ? key << CG_GRANULE_SHIFT : key;
+    /* Shifting by 63 - bits (never 64) keeps a one-page table defined. */
+    unsigned bits = r->log2_entries - PAGE_ENTRIES_LOG2;
+    size_t page = (size_t)((((addr >> 12) * way_hash[way]) >> 1) >> (63 - bits))
+                  << PAGE_ENTRIES_LOG2;
+    if (granule)
+        return page | (size_t)((addr >> CG_GRANULE_SHIFT) & 0xff);
+    return page | 256 | (size_t)((addr * way_hash[0]) >> 56);
 }
 
 static inline uint64_t lookup_slot_sigsafe(const struct cg_frame_rules *r, size_t slot,
@@ -94,11 +88,19 @@ static inline uint64_t lookup_slot_sigsafe(const struct cg_frame_rules *r, size_
     const struct cg_rule_entry *e = &r->entries[slot];
     if (atomic_load_explicit(&e->key, memory_order_acquire) != key)
         return 0;
-    uint64_t rule = atomic_load_explicit(&e->rule, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
+    /* Acquire: the second load of key stays after this one, and reading
+     * a rule the writer stored after its release fence makes its key := 0
+     * visible to that load. */
+    uint64_t rule = atomic_load_explicit(&e->rule, memory_order_acquire);
     if (atomic_load_explicit(&e->key, memory_order_relaxed) != key)
         return 0;
     return rule;
+}
+
+static inline uint64_t lookup_key_sigsafe(const struct cg_frame_rules *r, uint64_t key)
+{
+    uint64_t rule = lookup_slot_sigsafe(r, key_slot(r, key, 0), key);
+    return rule ? rule : lookup_slot_sigsafe(r, key_slot(r, key, 1), key);
 }
 
 /* The granule first: a row's rule holds for every address in it, and
@@ -106,8 +108,8 @@ static inline uint64_t lookup_slot_sigsafe(const struct cg_frame_rules *r, size_
  * one; addresses at a row's edges have entries of their own. */
 static inline uint64_t lookup_inline(const struct cg_frame_rules *r, uint64_t addr)
 {
-    uint64_t rule = lookup_slot_sigsafe(r, granule_slot(r, addr), granule_key(addr));
-    return rule ? rule : lookup_slot_sigsafe(r, address_slot(r, addr), addr);
+    uint64_t rule = lookup_key_sigsafe(r, granule_key(addr));
+    return rule ? rule : lookup_key_sigsafe(r, addr);
 }
 
 uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t addr)
@@ -115,16 +117,28 @@ uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t 
     return lookup_inline(r, addr);
 }
 
-void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule)
+/* Stores key's rule in the way that holds key already, else in an empty
+ * one, else over one of the two (alternating with the evictions). */
+static void store_key(struct cg_frame_rules *r, uint64_t key, uint64_t rule)
 {
-    struct cg_rule_entry *e = &r->entries[slot_of(r, addr)];
-    uint64_t old = atomic_load_explicit(&e->key, memory_order_relaxed);
-    if (old != 0 && old != addr)
+    size_t slots[2] = {key_slot(r, key, 0), key_slot(r, key, 1)};
+    uint64_t k0 = atomic_load_explicit(&r->entries[slots[0]].key, memory_order_relaxed);
+    uint64_t k1 = atomic_load_explicit(&r->entries[slots[1]].key, memory_order_relaxed);
+    unsigned way = k0 == key ? 0 : k1 == key ? 1 : k0 == 0 ? 0 : k1 == 0 ? 1
+                                                                : (unsigned)(r->stats.evicted & 1);
+    struct cg_rule_entry *e = &r->entries[slots[way]];
+    uint64_t old = way ? k1 : k0;
+    if (old != 0 && old != key)
         r->stats.evicted++;
     atomic_store_explicit(&e->key, 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&e->rule, rule, memory_order_relaxed);
-    atomic_store_explicit(&e->key, addr, memory_order_release);
+    atomic_store_explicit(&e->key, key, memory_order_release);
+}
+
+void cg_frame_rules_store(struct cg_frame_rules *r, uint64_t addr, uint64_t rule)
+{
+    store_key(r, addr, rule);
 }
 
 bool cg_frame_rules_store_row(struct cg_frame_rules *r, uint64_t addr, uint64_t start,
@@ -135,7 +149,7 @@ bool cg_frame_rules_store_row(struct cg_frame_rules *r, uint64_t addr, uint64_t 
     uint64_t hi = end - addr > reach ? addr + reach : end;
     bool covered = false;
     for (uint64_t at = (lo + g - 1) & ~(g - 1); at + g <= hi && at >= lo; at += g) {
-        cg_frame_rules_store(r, granule_key(at), rule);
+        store_key(r, granule_key(at), rule);
         covered |= at == (addr & ~(g - 1));
     }
     return covered;

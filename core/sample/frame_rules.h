@@ -40,7 +40,7 @@
 struct cg_frame_rules;
 
 /* A table with room for 2^log2_entries rules (16 bytes each; at least
- * 2^8, one page). */
+ * 2^9, one page). */
 struct cg_frame_rules *cg_frame_rules_new(unsigned log2_entries);
 void cg_frame_rules_free(struct cg_frame_rules *r);
 

@@ -56,7 +56,7 @@ static void compare(const char *object, unsigned samples)
     struct text t = {object, 0, 0};
     dl_iterate_phdr(find_text, &t);
     assert_true(t.hi > t.lo);
-    struct cg_frame_rules *r = cg_frame_rules_new(8);
+    struct cg_frame_rules *r = cg_frame_rules_new(9);
     assert_non_null(r);
     struct cg_cfi_reader *mem = calloc(1, sizeof(*mem));
     assert_non_null(mem);
