@@ -298,12 +298,15 @@ $(BUILD)/bench/%: tests/bench/%.c
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
 	    -D_GNU_SOURCE -o $@ $< -lpthread -ldl
 
-# The library signal_cost's busy-process case loads copies of.
-$(BUILD)/bench/hop.so: tests/bench/hop.c
+# Libraries the bench preloads or loads: signal_floor.so (an empty SIGPROF
+# handler at 100 Hz, the "signals only" line) and hop.so (signal_cost's
+# busy-process case loads copies of it).
+$(BUILD)/bench/%.so: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -fPIC -shared -o $@ $<
 
-bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/bench/hop.so $(BUILD)/calltree_bench
+bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/bench/hop.so \
+       $(BUILD)/bench/signal_floor.so $(BUILD)/calltree_bench
 	$(Q)$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 demo: deps

@@ -11,9 +11,11 @@
 2. Whole-process CPU time at 100 Hz: the plain and the profiled program
    side by side, one per CPU, in shuffled rounds (tests/bench/runs.py);
    median of the per-pair ratios with a 95% confidence interval, an A/A
-   pair (plain beside plain) that shows the machine's noise, and cgagent
-   beside gperftools directly: the known-answer workload in fixed-work
-   mode, xz, and the Java known-answer workload.
+   pair (plain beside plain) that shows the machine's noise, cgagent
+   beside gperftools directly, and "signals only" (an empty SIGPROF
+   handler at 100 Hz, tests/bench/signal_floor.c: what being interrupted
+   costs, whatever the profiler does): the known-answer workload in
+   fixed-work mode, xz, and the Java known-answer workload.
 3. Fixed cost per process: /bin/true under each profiler.
    Beside them, the agent's own CPU per second of run time by activity
    (debugInfo.genericMetrics agentCpuNs.*, docs/format.md).
@@ -237,11 +239,13 @@ def main():
             with open(data, "w") as f:
                 for i in range(30000 if args.quick else 90000):  # 4 MB of text
                     f.write("line %d %x %o payload payload %d\n" % (i, i * 7919, i, i % 97))
+            # Beside the profilers, the floor: an empty handler at 100 Hz.
+            with_floor = names + [runs.SIGNALS_ONLY]
             results["known_answer"] = overhead_table(
-                "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, names, rounds)
+                "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, with_floor, rounds)
             results["xz"] = overhead_table(
-                "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, names, 2 * rounds - 1,
-                side_by_side=False)
+                "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, with_floor,
+                2 * rounds - 1, side_by_side=False)
         results["java_known_answer"] = java_overhead(profs, rounds, "1" if args.quick else "3")
 
         print("== 3. Fixed cost per process: /bin/true")

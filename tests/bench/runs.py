@@ -1,9 +1,10 @@
 """How `make bench` runs a program under each profiler and measures it.
 
 Profilers: none, cgagent (LD_PRELOAD=libcgagent.so, a local output
-directory, 100 Hz) and gperftools (LD_PRELOAD=libprofiler.so with
+directory, 100 Hz), gperftools (LD_PRELOAD=libprofiler.so with
 CPUPROFILE and CPUPROFILE_FREQUENCY=100, its documented way to profile a
-whole program without relinking).  Each run's cost is the child's own
+whole program without relinking) and, for the CPU-time tables, "signals
+only" (an empty SIGPROF handler at 100 Hz: the floor).  Each run's cost is the child's own
 user+sys CPU time and its peak RSS, from wait4.
 
 Two ways to compare:
@@ -42,11 +43,17 @@ def clean_env(**extra):
     return env
 
 
+# An empty SIGPROF handler at the same rate (tests/bench/signal_floor.c):
+# the floor under every sampling profiler's cost.
+SIGNALS_ONLY = "signals only"
+
+
 class Profilers:
     """Environments for each profiler; files go to one scratch directory."""
 
     def __init__(self, build, hz=100):
         self.lib = os.path.join(build, "libcgagent.so")
+        self.floor = os.path.join(build, "bench", "signal_floor.so")
         self.gperf = gperftools_lib()
         self.hz = hz
         self.tmp = tempfile.mkdtemp(prefix="cgagent-bench-")
@@ -65,6 +72,8 @@ class Profilers:
         if name == "gperftools":
             return clean_env(LD_PRELOAD=self.gperf, CPUPROFILE_FREQUENCY=self.hz,
                              CPUPROFILE=os.path.join(self.tmp, "gp%d.prof" % self.n))
+        if name == SIGNALS_ONLY:
+            return clean_env(LD_PRELOAD=self.floor, SIGNAL_FLOOR_HZ=self.hz)
         raise ValueError(name)
 
     def cleanup(self):
