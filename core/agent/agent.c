@@ -120,7 +120,8 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
         goto err;
     if (!(a->stacks = cg_stackagg_new()))
         goto err;
-    /* 2^16 rules, 1 MiB (pages touched as rules land): without it every sample goes through libunwind. */
+    /* 2^16 rules, 1 MiB of address space (pages touched as rules land):
+     * without it every sample goes through libunwind. */
     if (!(a->frame_rules = cg_frame_rules_new(16)))
         CG_DEBUG("no frame rule table: the handler unwinds with libunwind only");
     struct cg_jvm_options jo = {.real = opts->real, .before_death = jvm_before_death, .ctx = a};

@@ -205,8 +205,7 @@ uint64_t cg_frame_rules_libunwind_rule(struct cg_frame_rules *r, uint64_t addr)
     return classify(got);
 }
 
-/* The rule of a row of the unwind table. */
-static uint64_t rule_of_row(const struct cg_cfi_row *row)
+uint64_t cg_rule_of_row(const struct cg_cfi_row *row)
 {
     if (row->cfa == CG_CFI_END)
         return cg_rule_pack(CG_RULE_END, 0, 0);
@@ -228,7 +227,7 @@ bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
             return false;
         if (cg_cfi_row_find(&r->learner->cfi, addr, &row)) {
             /* The whole row at once: the other PCs of a hot loop find it. */
-            rule = rule_of_row(&row);
+            rule = cg_rule_of_row(&row);
             r->stats.rows++;
             r->stats.learned++;
             /* Its own entry only where its granule has none: a second

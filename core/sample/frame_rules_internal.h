@@ -77,6 +77,10 @@ bool cg_frame_rules_store_row(struct cg_frame_rules *r, uint64_t addr, uint64_t 
  * rows, and the reference the tests hold those rows to. */
 uint64_t cg_frame_rules_libunwind_rule(struct cg_frame_rules *r, uint64_t addr);
 
+/* The packed rule of a row of an unwind table (core/sample/cfi_row.h). */
+struct cg_cfi_row;
+uint64_t cg_rule_of_row(const struct cg_cfi_row *row);
+
 /* The rule at addr, its own or its granule's, or 0 (CG_RULE_EMPTY) when
  * the table has neither. */
 uint64_t cg_frame_rules_lookup_sigsafe(const struct cg_frame_rules *r, uint64_t addr);

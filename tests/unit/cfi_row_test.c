@@ -41,14 +41,6 @@ static int find_text(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-static uint64_t packed(const struct cg_cfi_row *row)
-{
-    if (row->cfa == CG_CFI_END)
-        return cg_rule_pack(CG_RULE_END, 0, 0);
-    return cg_rule_pack(row->cfa == CG_CFI_CFA_RSP ? CG_RULE_RSP : CG_RULE_RBP, row->cfa_off,
-                        row->rbp_off);
-}
-
 /* Compares rows and libunwind at `samples` addresses spread over the
  * object's code; returns how many of libunwind's rules had a row. */
 static void compare(const char *object, unsigned samples)
@@ -71,15 +63,15 @@ static void compare(const char *object, unsigned samples)
             continue;
         rowed++;
         assert_true(row.start <= a && a < row.end);
-        if (lu != packed(&row))
+        if (lu != cg_rule_of_row(&row))
             fprintf(stderr, "%s+%#llx: libunwind %#llx, row [%#llx, %#llx) %#llx\n", object,
                     (unsigned long long)(a - t.lo), (unsigned long long)lu,
                     (unsigned long long)(row.start - t.lo), (unsigned long long)(row.end - t.lo),
-                    (unsigned long long)packed(&row));
-        assert_int_equal(lu, packed(&row));
+                    (unsigned long long)cg_rule_of_row(&row));
+        assert_int_equal(lu, cg_rule_of_row(&row));
         /* The row's claim: the same rule from its first to its last byte. */
-        assert_int_equal(cg_frame_rules_libunwind_rule(r, row.start), packed(&row));
-        assert_int_equal(cg_frame_rules_libunwind_rule(r, row.end - 1), packed(&row));
+        assert_int_equal(cg_frame_rules_libunwind_rule(r, row.start), cg_rule_of_row(&row));
+        assert_int_equal(cg_frame_rules_libunwind_rule(r, row.end - 1), cg_rule_of_row(&row));
         agreed++;
     }
     fprintf(stderr, "%s: %u addresses with libunwind rules, %u rows, all agreeing\n",
