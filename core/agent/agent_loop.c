@@ -386,11 +386,15 @@ void *cg_agent_main(void *arg)
             ack_jvm_flush(a);
         now = cg_clock_ns(CLOCK_MONOTONIC);
         take_service_settings(a, now, &next_report, &next_wall);
-        if (!stop && a->wall_interval_ms && !cg_agent_is_stopped(a) && !a->paused_applied &&
-            now >= next_wall) {
-            uint64_t t0 = cg_cpu_account_now();
-            wall_tick(a);
-            cg_cpu_account_add(&a->acct, CG_ACT_WALL, t0);
+        if (!stop && a->wall_interval_ms && now >= next_wall) {
+            /* Stopped or paused: no tick, but the deadline still moves on;
+             * a deadline left behind would make every wait above return
+             * at once and the thread spin on a CPU. */
+            if (!cg_agent_is_stopped(a) && !a->paused_applied) {
+                uint64_t t0 = cg_cpu_account_now();
+                wall_tick(a);
+                cg_cpu_account_add(&a->acct, CG_ACT_WALL, t0);
+            }
             next_wall += a->wall_interval_ms * 1000000u;
             if (next_wall < now) /* fell behind: skip, do not burst */
                 next_wall = now + a->wall_interval_ms * 1000000u;

@@ -89,8 +89,13 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(len(P.documents(out)), 1)
 
     def test_application_taking_sigprof_gets_it_and_agent_stands_aside(self):
+        """The program then sleeps 0.6 s and fails if other threads used
+        more than 60 ms of CPU meanwhile: the agent's thread, stepped aside,
+        once spun on its passed wall-clock deadline.  20 ms wall ticks put
+        about 30 of those deadlines inside the sleep."""
         with P.TempDir() as out:
-            r = self.same_as_plain([STRESS, "sigprof"], out)
+            r = self.same_as_plain([STRESS, "sigprof"], out,
+                                   AWS_CODEGURU_PROFILER_SAMPLING_INTERVAL_MS=20)
             lines = r.stderr.decode().splitlines()
             self.assertEqual(len(lines), 1, lines)
             self.assertIn("own SIGPROF handler", lines[0])

@@ -148,6 +148,13 @@ class Delivery(UploadTestCase):
         # 8 CPU-seconds at 100 Hz would be ~800 samples; sampling stopped
         # once ConfigureAgent answered (within about a second).
         self.assertLess(self.local_totals()["RUNNABLE"], 400)
+        # Paused, the agent's thread wakes on its timers and no more.  It
+        # once spun on a wall-clock deadline it no longer moved, from the
+        # first missed tick to the end: 481 ms in this run, against 11-13
+        # ms when it waits.
+        spent = [profiles.load(p)["agentMetadata"]["agentOverhead"].get("timeInMs", 0)
+                 for p in profiles.documents(self.out)]
+        self.assertLess(sum(spent), 150, spent)
 
 
 class ServiceRanges(UploadTestCase):

@@ -22,7 +22,9 @@
  *                           unblocked; another is created while its creator
  *                           blocks SIGPROF
  *   stress sigprof          burns CPU, installs its own SIGPROF handler and
- *                           ITIMER_PROF, and checks that it gets its signals
+ *                           ITIMER_PROF, checks that it gets its signals,
+ *                           then sleeps 0.6 s and checks that no other
+ *                           thread spent more than 60 ms of CPU meanwhile
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -283,6 +285,20 @@ static int sigprof_mode(void)
         return 1;
     }
     printf("stress sigprof: own handler ran\n");
+    /* Then idle: whatever stepped aside must not keep a CPU busy.  The
+     * program has one thread, so any CPU time beyond its own is someone
+     * else's (a preloaded profiler's thread).  A thread that wakes on time
+     * uses well under 1% of 0.6 s; one that spins, most of it. */
+    double others0 = now_s(CLOCK_PROCESS_CPUTIME_ID) - now_s(CLOCK_THREAD_CPUTIME_ID);
+    struct timespec idle = {0, 600000000};
+    while (nanosleep(&idle, &idle) != 0)
+        ;
+    double others = now_s(CLOCK_PROCESS_CPUTIME_ID) - now_s(CLOCK_THREAD_CPUTIME_ID) - others0;
+    if (others > 0.06) {
+        printf("stress: FAILED: other threads used %.0f ms of CPU while the program slept 600 ms\n",
+               others * 1e3);
+        return 1;
+    }
     return 0;
 }
 
