@@ -299,14 +299,15 @@ $(BUILD)/bench/%: tests/bench/%.c
 	    -D_GNU_SOURCE -o $@ $< -lpthread -ldl
 
 # Libraries the bench preloads or loads: signal_floor.so (an empty SIGPROF
-# handler at 100 Hz, the "signals only" line) and hop.so (signal_cost's
-# busy-process case loads copies of it).
+# handler at 100 Hz, the "signals only" line), cost_meter.so (what a
+# profiler's own code spends) and hop.so (signal_cost's busy-process case
+# loads copies of it).
 $(BUILD)/bench/%.so: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -fPIC -shared -o $@ $<
 
 bench: deps all workloads $(BUILD)/bench/signal_cost $(BUILD)/bench/hop.so \
-       $(BUILD)/bench/signal_floor.so $(BUILD)/calltree_bench
+       $(BUILD)/bench/signal_floor.so $(BUILD)/bench/cost_meter.so $(BUILD)/calltree_bench
 	$(Q)$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 demo: deps

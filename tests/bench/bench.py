@@ -16,6 +16,10 @@
    handler at 100 Hz, tests/bench/signal_floor.c: what being interrupted
    costs, whatever the profiler does): the known-answer workload in
    fixed-work mode, xz, and the Java known-answer workload.
+   For xz, beside the ratios, what each profiler's own code spends per
+   run (start-up, SIGPROF handler, other threads, exit), measured from
+   outside it the same way for each (tests/bench/own_cost.py): settled
+   where the ratios' noise is larger than the profilers' differences.
 3. Fixed cost per process: /bin/true under each profiler.
    Beside them, the agent's own CPU per second of run time by activity
    (debugInfo.genericMetrics agentCpuNs.*, docs/format.md).
@@ -40,6 +44,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import own_cost  # noqa: E402
 import python_bench  # noqa: E402
 import redis_bench  # noqa: E402
 import runs  # noqa: E402
@@ -243,9 +248,13 @@ def main():
             with_floor = names + [runs.SIGNALS_ONLY]
             results["known_answer"] = overhead_table(
                 "known_answer 0.5 fixed", [known, "0.5", "fixed"], profs, with_floor, rounds)
-            results["xz"] = overhead_table(
-                "xz -6 -T1", ["xz", "-6", "-T1", "-c", data], profs, with_floor,
-                2 * rounds - 1, side_by_side=False)
+            xz = ["xz", "-6", "-T1", "-c", data]
+            results["xz"] = overhead_table("xz -6 -T1", xz, profs, with_floor,
+                                           2 * rounds - 1, side_by_side=False)
+            meter = own_cost.meter_path(build)
+            if meter:
+                results["xz_own_cost"] = own_cost.report("xz -6 -T1", own_cost.own_costs(
+                    xz, profs, with_floor, 3 if args.quick else 11, meter))
         results["java_known_answer"] = java_overhead(profs, rounds, "1" if args.quick else "3")
 
         print("== 3. Fixed cost per process: /bin/true")
