@@ -354,7 +354,9 @@ static void *uploader_main(void *arg)
     while (running) {
         uint64_t now = cg_uploader_mono_ms();
         uint64_t wake = now + REFRESH_CHECK_MS;
-        if (u->next_configure_ms < wake)
+        /* Exiting, no ConfigureAgent is made (below): a passed deadline
+         * would only make the wait return at once, again and again. */
+        if (u->next_configure_ms < wake && !stopping(u))
             wake = u->next_configure_ms;
         running = wait_for_work(u, wake);
         take_incoming(u);
