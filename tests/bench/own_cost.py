@@ -13,7 +13,6 @@ running slower after each interruption (caches and TLB refilled): the
 "signals only" line of the ratio table bounds that for an empty handler.
 """
 import os
-import random
 import statistics
 import tempfile
 
@@ -49,14 +48,8 @@ def measure(argv, env, meter):
 
 def own_costs(argv, profs, names, rounds, meter, seed=2):
     """{name: [measure(), ...]}, rounds of every name in a shuffled order."""
-    rnd = random.Random(seed)
-    out = {n: [] for n in names}
-    for _ in range(rounds):
-        order = list(names)
-        rnd.shuffle(order)
-        for n in order:
-            out[n].append(measure(argv, profs.env(n), meter))
-    return out
+    return runs.interleave(lambda env: measure(argv, env, meter), profs, names, rounds,
+                           seed, aa=False)
 
 
 def fmt_ms(med, lo, hi):

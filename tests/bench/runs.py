@@ -93,13 +93,15 @@ def run_measured(argv, env, stdin=None):
     return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss
 
 
-def interleave(measure, profs, names, rounds, seed=1):
+def interleave(measure, profs, names, rounds, seed=1, aa=True):
     """{name: [measure(env), ...]} with every round measuring each name
-    once in a shuffled order, plus an "A/A" second plain run per round."""
+    once in a shuffled order, plus (aa) an "A/A" second plain run per
+    round."""
     rnd = random.Random(seed)
-    out = {n: [] for n in names + ["none (A/A)"]}
+    names = list(names) + (["none (A/A)"] if aa else [])
+    out = {n: [] for n in names}
     for _ in range(rounds):
-        order = names + ["none (A/A)"]
+        order = list(names)
         rnd.shuffle(order)
         for n in order:
             out[n].append(measure(profs.env("none" if n == "none (A/A)" else n)))
