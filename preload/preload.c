@@ -190,6 +190,11 @@ static const char *stand_down_reason(void)
 __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
 {
     int saved_errno = errno;
+    /* libc's functions first, in every process (it reads nothing): the
+     * wrappers' lazy dlsym() is then left for calls made before this
+     * constructor, and a privileged process's signal handler that calls
+     * sigaction() (async-signal-safe) never reaches it. */
+    bool resolved = cg_real_resolve();
     /* Before any variable or file is read: a privileged process takes no
      * orders from its environment (not even where to log), so it stays
      * silent too. */
@@ -197,7 +202,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     cg_config_process_ids(&ids);
     if (cg_config_privilege_reason(&ids))
         goto out;
-    if (!cg_real_resolve()) {
+    if (!resolved) {
         CG_ERROR("cannot find libc's pthread_create/sigaction; the agent stays off");
         goto out;
     }
