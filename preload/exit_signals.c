@@ -8,9 +8,11 @@
  * agent starts and the program has left one of them at SIG_DFL, the agent
  * installs a handler of its own.  On the signal the handler asks the
  * agent thread to stop sampling, report and flush, exactly as the _exit
- * wrapper does (an atomic flag and a bounded poll: async-signal-safe, at
- * most the 5 s exit budget), then restores SIG_DFL and re-raises, so the
- * process dies by the same signal with the same wait status.
+ * wrapper does (an atomic flag, a futex wake of the agent thread and a
+ * bounded futex wait: async-signal-safe, at most the 5 s exit budget;
+ * about 3 ms in all for a small profile), then restores SIG_DFL and
+ * re-raises, so the process dies by the same signal with the same wait
+ * status.
  *
  * The program must not see any of it: sigaction() and signal() (wrapped
  * in interpose.c) report SIG_DFL for a signal the agent holds, and the
@@ -20,8 +22,9 @@
  * a fork child inherits the handler and flushes its own agent.
  *
  * A second signal during the flush (SA_NODEFER, empty sa_mask) kills at
- * once; a signal that comes when there is nothing to flush (no agent
- * thread yet, a vfork child, the agent already finished) kills at once.
+ * once; a signal that comes when there is nothing to flush (nothing
+ * recorded since the last report, no agent thread yet, a vfork child, the
+ * agent already finished) kills at once.
  * If the signal interrupts a thread holding a lock the agent thread needs
  * (malloc's, say) the flush times out and the process dies with it lost.
  *

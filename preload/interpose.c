@@ -28,6 +28,7 @@
 #include "preload/preload.h"
 
 #include "core/base/log.h"
+#include "core/base/own_thread.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -65,6 +66,7 @@ static void *trampoline(void *p)
 {
     struct start_args sa = *(struct start_args *)p;
     free(p);
+    cg_lifetime_thread_started();
     cg_preload_thread_started();
     return sa.fn(sa.arg);
 }
@@ -76,14 +78,22 @@ CG_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
         return EAGAIN;
     if (!atomic_load(&cg_preload_agent))
         return cg_real.real_pthread_create(thread, attr, start, arg);
+    /* libcurl's resolver started from the upload thread: the agent's own,
+     * never sampled, never keeping the process alive (lifetime.c). */
+    if (cg_own_thread_is_current())
+        return cg_own_thread_create_child(&cg_real, thread, attr, start, arg);
     struct start_args *sa = malloc(sizeof(*sa));
     if (!sa) /* the thread still runs; the agent's task scan finds it */
         return cg_real.real_pthread_create(thread, attr, start, arg);
     sa->fn = start;
     sa->arg = arg;
+    bool counted = cg_lifetime_thread_creating();
     int rc = cg_real.real_pthread_create(thread, attr, trampoline, sa);
-    if (rc != 0)
+    if (rc != 0) {
         free(sa);
+        if (counted)
+            cg_lifetime_thread_not_created();
+    }
     return rc;
 }
 
@@ -106,6 +116,8 @@ CG_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction
     if (takes_profile_signal(signo, act))
         cg_preload_app_took_signal("the application installed its own SIGPROF handler");
     int rc;
+    if (signo == CG_PROFILE_SIGNAL && cg_profile_signal_sigaction(act, old, &rc))
+        return rc;
     if (cg_exit_signals_sigaction(signo, act, old, &rc))
         return rc;
     return cg_real.real_sigaction(signo, act, old);
@@ -121,6 +133,8 @@ CG_EXPORT sighandler_t signal(int signo, sighandler_t handler)
         handler != SIG_ERR)
         cg_preload_app_took_signal("the application installed its own SIGPROF handler");
     sighandler_t prev;
+    if (signo == CG_PROFILE_SIGNAL && cg_profile_signal_signal(handler, &prev))
+        return prev;
     if (cg_exit_signals_signal(signo, handler, &prev))
         return prev;
     return cg_real.real_signal(signo, handler);

@@ -137,6 +137,7 @@ static void fork_child(void)
 {
     /* The JVM does not exist in a fork child: no Java walks, no attach. */
     cg_jvm_forget_in_child();
+    cg_lifetime_fork_child();
     struct cg_agent *old = atomic_load(&cg_preload_agent);
     if (old && !cg_agent_is_stopped(old)) {
         /* The parent's agent copy is leaked: see DESIGN. */
@@ -275,9 +276,11 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         cg_agent_free(agent);
         goto out;
     }
+    cg_profile_signal_hold();
     g_exit_key_ok = pthread_key_create(&g_exit_key, on_thread_exit) == 0;
     atomic_store(&cg_preload_agent, agent);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    cg_lifetime_init();
     register_current_thread(agent);
     if (cg_agent_start(agent) != 0) {
         cg_agent_stand_aside(agent, "cannot start the agent thread");

@@ -5,6 +5,9 @@
  * handler.c owns the SIGPROF handler and its thread-local state;
  * interpose.c owns the wrappers of libc entry points; python.c the
  * CPython hooks (getenv, mprotect, the perf map at exit);
+ * profile_signal.c owns what the program sees of SIGPROF;
+ * lifetime.c owns the count of the program's threads (the process ends
+ * when they do, whatever the agent's threads are doing);
  * exit_signals.c owns the SIGTERM/SIGINT/SIGHUP handler the agent installs
  * for signals the program leaves at their default action.
  *
@@ -115,6 +118,41 @@ void cg_preload_app_took_signal(const char *what);
 /* True while our own constructor installs the handler, so the sigaction
  * wrapper lets that call through. */
 bool cg_preload_is_our_handler(const struct sigaction *act);
+
+/* ---- profile_signal.c ---- */
+
+/* The agent's SIGPROF handler is installed: from now on the program sees
+ * SIG_DFL (or what it sets, SIG_DFL or SIG_IGN) until it installs a
+ * handler of its own.  Call once from the constructor. */
+void cg_profile_signal_hold(void);
+
+/* The sigaction and signal wrappers ask these first for SIGPROF.  They
+ * return false when the wrapper should go on as usual; else they did the
+ * call as the program means it, set *rc / *prev and return true.  The
+ * caller stands aside first when the program installs a handler. */
+bool cg_profile_signal_sigaction(const struct sigaction *act, struct sigaction *old, int *rc);
+bool cg_profile_signal_signal(sighandler_t handler, sighandler_t *prev);
+
+/* ---- lifetime.c ---- */
+
+/* Starts counting the program's threads, the calling (main) thread
+ * first.  Call once from the constructor, before the agent's threads
+ * start. */
+void cg_lifetime_init(void);
+
+/* The pthread_create wrapper, before creating a thread for the program:
+ * counts it and returns true (false: not counted, e.g. the caller is the
+ * agent's own thread).  If the thread could not be created after all,
+ * cg_lifetime_thread_not_created takes the count back. */
+bool cg_lifetime_thread_creating(void);
+void cg_lifetime_thread_not_created(void);
+
+/* The trampoline, first thing on a counted thread: its end will count. */
+void cg_lifetime_thread_started(void);
+
+/* Fork child handler: the forking thread is the only one, and the
+ * parent's agent threads are gone. */
+void cg_lifetime_fork_child(void);
 
 /* ---- python.c ---- */
 

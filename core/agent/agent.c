@@ -49,8 +49,8 @@ static void apply_service_settings(void *ctx, const struct cg_service_settings *
     atomic_store(&a->svc_changed, true);
     pthread_mutex_lock(&a->wake_lock);
     a->kicked = true;
-    pthread_cond_broadcast(&a->wake_cond);
     pthread_mutex_unlock(&a->wake_lock);
+    cg_agent_wake(a);
 }
 
 static void set_fleet(void *ctx, const struct cg_fleet *f)
@@ -75,7 +75,7 @@ static void jvm_before_death(void *ctx)
     uint64_t seen = a->jvm_flush_done;
     a->jvm_flush_requested = true;
     a->kicked = true;
-    pthread_cond_broadcast(&a->wake_cond);
+    cg_agent_wake(a);
     while (a->jvm_flush_done == seen && !a->done && a->thread_started) {
         if (pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts) == ETIMEDOUT)
             break;

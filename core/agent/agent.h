@@ -70,16 +70,23 @@ int cg_agent_start(struct cg_agent *agent);
 /* Stops sampling (disarms and deletes every timer), drains, writes the
  * final report and joins the agent thread, waiting at most timeout_ms.
  * If the thread does not finish in time it is left running detached-like
- * and the call returns CG_ESTATE; the process can still exit. */
+ * and the call returns CG_ESTATE; the process can still exit.  When
+ * nothing was recorded since the last report (no record in a ring, no
+ * sample unreported, nothing in the upload queue) there is no final
+ * report to wait for: it returns 0 at once and leaves the thread, not
+ * joined, to end with the process (do not free the agent then). */
 int cg_agent_stop(struct cg_agent *agent, uint64_t timeout_ms);
 
-/* For _exit: asks the agent thread to stop, report and flush, and waits
- * for it at most timeout_ms (+200 ms), polling.  Async-signal-safe (atomic
- * stores, clock_gettime, nanosleep): _exit may be called from a signal
- * handler.  Does nothing in a vfork child (another pid), on the agent
- * thread, or when the agent is not running.  If the agent thread cannot
- * finish (the caller was interrupted holding a lock it needs), the wait
- * simply times out. */
+/* For _exit: when something was recorded since the last report, asks the
+ * agent thread to stop, report and flush, and waits for it at most
+ * timeout_ms (+200 ms); the thread notices within 20 ms.  Returns at once
+ * when nothing was recorded (most fork children: they exec or exit before
+ * their first sample).  Async-signal-safe (atomic loads and stores,
+ * clock_gettime, getpid, a raw futex wait): _exit may be called from a
+ * signal handler.  Does nothing in a vfork child (another pid), on the
+ * agent thread, or when the agent is not running.  If the agent thread
+ * cannot finish (the caller was interrupted holding a lock it needs), the
+ * wait simply times out. */
 void cg_agent_exit_flush_sigsafe(struct cg_agent *agent, uint64_t timeout_ms);
 
 /* Frees an agent whose thread was never started or has been joined.

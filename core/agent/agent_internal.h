@@ -15,8 +15,9 @@
  * Thread safety: as marked on each field: settings are written before
  * the agent thread starts; "agent-thread state" only on that thread;
  * atomics anywhere; fields "guarded by wake_lock" under it.
- * Signal safety: cg_agent_exit_flush_sigsafe uses only the atomics and
- * clock.h; nothing else here is async-signal-safe.
+ * Signal safety: cg_agent_exit_flush_sigsafe and cg_agent_has_data_sigsafe
+ * use only the atomics, clock.h and raw futex calls; nothing else here is
+ * async-signal-safe.
  */
 #ifndef CG_AGENT_INTERNAL_H
 #define CG_AGENT_INTERNAL_H
@@ -123,8 +124,20 @@ struct cg_agent {
     _Atomic bool svc_changed;
     pid_t pid;                        /* the process this agent belongs to */
     _Atomic bool exit_requested;      /* _exit: stop and flush (set sigsafe) */
+    _Atomic uint32_t wake_seq;        /* futex word the agent thread sleeps on:
+                                         bumped by cg_agent_wake after any flag
+                                         it should look at is set */
     _Atomic uint64_t stop_deadline_ns;/* CLOCK_MONOTONIC; 0: none set */
-    _Atomic bool finished;            /* the thread is done (read sigsafe) */
+    /* 1 once the thread is done; a futex word, so the _exit path can sleep
+     * on it (FUTEX_WAIT) and the thread wake it, with no lock. */
+    _Atomic uint32_t finished;
+    /* Samples drained into the stack table (or taken by wall ticks) and
+     * not yet handed to a sink: stored true before the slot's
+     * records_taken moves on (threads.h), false once the report has
+     * written them and queued them with the uploader.  With the rings and
+     * the uploader's queue it tells the exit paths whether a final report
+     * has anything to keep (cg_agent_has_data_sigsafe). */
+    _Atomic bool unreported;
     struct cg_fleet fleet;            /* written once by the uploader, then */
     _Atomic bool fleet_ready;         /* published here; read by the agent */
 };
@@ -133,6 +146,23 @@ static inline pid_t cg_agent_current_tid(void)
 {
     return (pid_t)syscall(SYS_gettid);
 }
+
+/* agent_exit.c */
+
+/* True when a final report would have something to keep: a record still
+ * in a ring, samples drained but not yet reported, or a profile in the
+ * uploader's queue.  Async-signal-safe, lock-free.  A sample committed
+ * while it runs may be missed (as if it came after the exit). */
+bool cg_agent_has_data_sigsafe(struct cg_agent *a);
+
+/* Wakes the agent thread to look at its flags (kicked, stop_requested,
+ * exit_requested, jvm_flush_requested), set before the call.  Async-
+ * signal-safe: an atomic increment and a futex wake. */
+void cg_agent_wake(struct cg_agent *a);
+
+/* The agent thread is done: sets `finished` and wakes the _exit path if
+ * it sleeps on it.  Agent thread. */
+void cg_agent_mark_finished(struct cg_agent *a);
 
 /* agent_threads.c */
 

@@ -9,9 +9,13 @@
  * symbol tables) happens here, never in the handler and never on an
  * application thread.
  *
- * DESIGN: one loop, one timed wait on wake_cond; the uploader's callback
- * (ConfigureAgent's answer) and heavy thread churn wake it early.  What it
- * won't do: burst after falling behind (a missed wall tick is skipped).
+ * DESIGN: one loop, one timed wait on a futex word (wait_until); the
+ * uploader's callback (ConfigureAgent's answer), heavy thread churn, stop
+ * and the _exit path (which may run in a signal handler) wake it early
+ * through cg_agent_wake.  The final drain only drains:
+ * frame rules, the main thread's stack bounds and the JVM poll serve
+ * samples still to come, and none come after it.  What it won't do:
+ * burst after falling behind (a missed wall tick is skipped).
  */
 #include "core/agent/agent_internal.h"
 
@@ -26,6 +30,7 @@
 #include "core/upload/uploader.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +86,9 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
      * after would race with a last sample pushed just before the exit. */
     bool exited = atomic_load(&s->state) == CG_SLOT_EXITED;
     const struct cg_sample_rec *rec;
+    uint64_t taken = 0;
     while ((rec = cg_ring_peek(s->ring)) != NULL) {
+        taken++;
         unsigned flags = rec->flags & (CG_REC_TRUNCATED | CG_REC_UNWIND_FAILED);
         if (cg_stackagg_add(a->stacks, rec->pcs, rec->depth, rec->key, flags, rec->weight) == 0)
             a->samples_in_period += rec->weight;
@@ -92,11 +99,18 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
             name_java_frames(a, rec);
         if (rec->flags & CG_REC_SLOW) {
             a->slow_samples_in_period++;
-            if (a->frame_rules)
+            if (a->frame_rules && a->rules_learned_in_drain < CG_RULES_PER_DRAIN)
                 learn_rules(a, rec);
         }
         cg_ring_release(s->ring, rec);
         a->last_sample_ms = 0; /* set below, once per drain */
+    }
+    if (taken) {
+        /* `unreported` first: the exit paths read the rings, then it
+         * (cg_agent_has_data_sigsafe), so these samples are always in
+         * one or the other. */
+        atomic_store(&a->unreported, true);
+        atomic_fetch_add(&s->records_taken, taken);
     }
     uint64_t hns = atomic_load_explicit(&s->handler_ns, memory_order_relaxed);
     a->handler_ns_in_period += hns - s->handler_ns_reported;
@@ -147,15 +161,19 @@ static bool check_modules(struct cg_agent *a)
     return false;
 }
 
-static void drain_all(struct cg_agent *a)
+/* final: the last drain before the final report; no sample comes after
+ * it, so it learns no frame rules, reads no stack bounds and does not
+ * look for a JVM (a few hundred microseconds an exit would wait for). */
+static void drain_all(struct cg_agent *a, bool final)
 {
     bool changed = check_modules(a);
-    if (!cg_agent_is_stopped(a))
+    if (!final && !cg_agent_is_stopped(a))
         a->jvm_attached = cg_jvm_poll(a->jvm, changed) || a->jvm_attached;
     uint64_t before = a->samples_in_period;
     uint64_t t0 = cg_cpu_account_now();
-    a->rules_learned_in_drain = 0;
-    cg_agent_record_main_stack(a);
+    a->rules_learned_in_drain = final ? CG_RULES_PER_DRAIN : 0;
+    if (!final)
+        cg_agent_record_main_stack(a);
     cg_threads_for_each(a->threads, drain_slot, a);
     cg_cpu_account_add(&a->acct, CG_ACT_DRAIN, t0);
     if (a->samples_in_period != before)
@@ -256,6 +274,8 @@ static void wall_tick(struct cg_agent *a)
     if (a->jvm_attached && cg_jvm_wall_sample(a->jvm, a->max_stack_depth, java_wall_sample, a) > 0)
         qsort(a->java_tids, a->java_tids_n, sizeof(*a->java_tids), cmp_tid);
     cg_threads_for_each(a->threads, wall_sample_slot, a);
+    if (a->samples_in_period)
+        atomic_store(&a->unreported, true);
 }
 
 bool cg_agent_over_cpu_limit(uint64_t agent_cpu_ns, uint64_t wall_ns, uint32_t limit_percent)
@@ -296,20 +316,32 @@ static void check_limits(struct cg_agent *a)
     }
 }
 
-/* Waits until `deadline_ns` (CLOCK_MONOTONIC) or a stop request.
- * Returns true when stop was requested. */
+/* Waits until `deadline_ns` (CLOCK_MONOTONIC), a kick, or a stop or exit
+ * request.  Returns true when stop or exit was requested.  The thread
+ * sleeps on the wake_seq futex rather than on wake_cond: the _exit path
+ * may run in a signal handler, where no lock may be taken and no
+ * condition variable signalled, but a futex wake is one system call
+ * (cg_agent_wake).  The sequence number is read before the flags, so a
+ * flag set after they were looked at has bumped it and the wait returns
+ * at once; an idle thread wakes only at its deadlines. */
 static bool wait_until(struct cg_agent *a, uint64_t deadline_ns)
 {
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
-    pthread_mutex_lock(&a->wake_lock);
-    while (!a->stop_requested && !a->kicked) {
-        if (pthread_cond_timedwait(&a->wake_cond, &a->wake_lock, &ts) == ETIMEDOUT)
-            break;
+    for (;;) {
+        uint32_t seq = atomic_load(&a->wake_seq);
+        pthread_mutex_lock(&a->wake_lock);
+        bool stop = a->stop_requested || atomic_load(&a->exit_requested);
+        bool kicked = a->kicked;
+        a->kicked = false;
+        pthread_mutex_unlock(&a->wake_lock);
+        if (stop || kicked || cg_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
+            return stop;
+        struct timespec ts = {(time_t)(deadline_ns / 1000000000u),
+                              (long)(deadline_ns % 1000000000u)};
+        /* Absolute CLOCK_MONOTONIC deadline; EINTR, EAGAIN (seq moved) and
+         * ETIMEDOUT all just loop to look again. */
+        syscall(SYS_futex, (uint32_t *)&a->wake_seq, FUTEX_WAIT_BITSET_PRIVATE, seq, &ts, NULL,
+                FUTEX_BITSET_MATCH_ANY);
     }
-    a->kicked = false;
-    bool stop = a->stop_requested;
-    pthread_mutex_unlock(&a->wake_lock);
-    return stop;
 }
 
 /* Takes over what ConfigureAgent asked for (agent thread). */
@@ -379,14 +411,15 @@ void *cg_agent_main(void *arg)
         uint64_t wake = cg_clock_ns(CLOCK_MONOTONIC) + drain_ns;
         if (a->wall_interval_ms && next_wall < wake)
             wake = next_wall;
-        stop = wait_until(a, wake) || atomic_load(&a->exit_requested);
+        if ((stop = wait_until(a, wake)))
+            break; /* the final drain below does the rest */
         bool flush = take_jvm_flush_request(a);
-        drain_all(a);
+        drain_all(a, false);
         if (flush)
             ack_jvm_flush(a);
         now = cg_clock_ns(CLOCK_MONOTONIC);
         take_service_settings(a, now, &next_report, &next_wall);
-        if (!stop && a->wall_interval_ms && now >= next_wall) {
+        if (a->wall_interval_ms && now >= next_wall) {
             /* Stopped or paused: no tick, but the deadline still moves on;
              * a deadline left behind would make every wait above return
              * at once and the thread spin on a CPU. */
@@ -399,14 +432,14 @@ void *cg_agent_main(void *arg)
             if (next_wall < now) /* fell behind: skip, do not burst */
                 next_wall = now + a->wall_interval_ms * 1000000u;
         }
-        if (!stop && now >= next_rescan) {
+        if (now >= next_rescan) {
             check_limits(a);
             uint64_t t0 = cg_cpu_account_now();
             cg_agent_rescan_tasks(a);
             cg_cpu_account_add(&a->acct, CG_ACT_THREAD_SCAN, t0);
             next_rescan = now + a->opts.rescan_interval_ms * 1000000u;
         }
-        if (!stop && now >= next_report) {
+        if (now >= next_report) {
             cg_agent_report(a, false);
             next_report = now + a->reporting_interval_ms * 1000000u;
         }
@@ -418,7 +451,10 @@ void *cg_agent_main(void *arg)
         atomic_store(&a->stopped, true);
         cg_agent_delete_timers(a);
     }
-    drain_all(a);
+    bool flush = take_jvm_flush_request(a);
+    drain_all(a, true);
+    if (flush)
+        ack_jvm_flush(a);
     cg_agent_report(a, true);
     /* The final profile is queued: deliver it in the time that is left. */
     uint64_t deadline = atomic_load(&a->stop_deadline_ns);
@@ -426,7 +462,7 @@ void *cg_agent_main(void *arg)
         cg_uploader_stop(a->uploader, (deadline ? deadline
                                                  : cg_clock_ns(CLOCK_MONOTONIC) + 5000000000u) /
                                           1000000u);
-    atomic_store(&a->finished, true);
+    cg_agent_mark_finished(a);
     pthread_mutex_lock(&a->wake_lock);
     a->done = true;
     pthread_cond_broadcast(&a->wake_cond);

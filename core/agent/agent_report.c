@@ -147,12 +147,17 @@ void cg_agent_report(struct cg_agent *a, bool final)
         goto reset;
     }
     uint64_t t0 = cg_cpu_account_now();
-    if (!a->symbolizer && !(a->symbolizer = cg_symbolizer_new(NULL))) {
-        CG_ERROR("cannot create the symbolizer: out of memory; profile dropped");
-        goto reset;
-    }
-    if (atomic_exchange(&a->modules_changed, false))
+    /* Taken before a new symbolizer reads the modules, which makes a
+     * refresh after it redundant. */
+    bool changed = atomic_exchange(&a->modules_changed, false);
+    if (!a->symbolizer) {
+        if (!(a->symbolizer = cg_symbolizer_new(NULL))) {
+            CG_ERROR("cannot create the symbolizer: out of memory; profile dropped");
+            goto reset;
+        }
+    } else if (changed) {
         cg_symbolizer_refresh(a->symbolizer);
+    }
 
     struct build_ctx b = {a, cg_calltree_new(a->max_stack_depth),
                           malloc(CG_MAX_UNWIND_FRAMES * sizeof(struct cg_frame)), 0};
@@ -238,6 +243,9 @@ done:
     cg_symbolizer_next_generation(a->symbolizer);
 reset:
     cg_stackagg_clear(a->stacks);
+    /* Written and queued (or dropped): the exit paths need not wait for
+     * these any more (cg_agent_has_data_sigsafe). */
+    atomic_store(&a->unreported, false);
     a->period_start_ms = now_ms;
     a->period_cpu_ns = cpu_ns;
     if (!cpu_closed)

@@ -14,6 +14,7 @@
 #include "core/agent/agent_internal.h"
 
 #include "core/base/log.h"
+#include "core/base/own_thread.h"
 #include "core/sample/cpu_timer.h"
 #include "core/sample/threads.h"
 #include "core/upload/uploader.h"
@@ -173,8 +174,8 @@ void cg_agent_unregister_thread(struct cg_agent *a, struct cg_thread_slot *s)
     if (pending > cg_threads_capacity(a->threads) / 4) {
         pthread_mutex_lock(&a->wake_lock);
         a->kicked = true;
-        pthread_cond_broadcast(&a->wake_cond);
         pthread_mutex_unlock(&a->wake_lock);
+        cg_agent_wake(a);
     }
 }
 
@@ -280,7 +281,7 @@ void cg_agent_rescan_tasks(struct cg_agent *a)
         for (size_t i = 0; i < sc.n; i++) {
             pid_t tid = sc.tids[i];
             if (tid == self || tid == cg_uploader_tid(a->uploader) ||
-                cg_threads_find_sigsafe(a->threads, tid))
+                cg_own_thread_is_tid(tid) || cg_threads_find_sigsafe(a->threads, tid))
                 continue;
             struct cg_thread_slot *s =
                 cg_threads_register(a->threads, tid, a->opts.start_ticks(tid));

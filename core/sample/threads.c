@@ -76,6 +76,7 @@ struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid
         atomic_store_explicit(&s->stack_hi, 0, memory_order_relaxed);
         s->handler_ns_reported = 0;
         s->handler_calls_reported = 0;
+        atomic_store_explicit(&s->records_taken, 0, memory_order_relaxed);
         s->wall_nr = 0;
         s->wall_sp = s->wall_pc = 0;
         s->wall_pcs = NULL;
@@ -98,6 +99,23 @@ struct cg_thread_slot *cg_threads_find_sigsafe(struct cg_threads *threads, pid_t
             return s;
     }
     return NULL;
+}
+
+bool cg_threads_undrained_sigsafe(struct cg_threads *threads)
+{
+    for (size_t i = 0; i < threads->capacity; i++) {
+        struct cg_thread_slot *s = &threads->slots[i];
+        /* Acquire pairs with the release in cg_threads_register. */
+        int st = atomic_load_explicit(&s->state, memory_order_acquire);
+        if (st != CG_SLOT_ACTIVE && st != CG_SLOT_EXITED)
+            continue;
+        /* Committed first, taken second: a record taken between the two
+         * loads makes them differ, which only errs towards "undrained". */
+        uint64_t committed = atomic_load(&s->handler_calls);
+        if (committed != atomic_load(&s->records_taken))
+            return true;
+    }
+    return false;
 }
 
 bool cg_threads_slot_reused(const struct cg_thread_slot *slot, uint64_t start_ticks)

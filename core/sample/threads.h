@@ -15,7 +15,8 @@
  * Owns: the slot array and every slot's ring.
  * Thread safety: register/find/mark_exited may be called from any thread;
  * drain-side functions (for_each, reclaim) only from the consumer.
- * Signal safety: cg_threads_find_sigsafe() is async-signal-safe.
+ * Signal safety: cg_threads_find_sigsafe() and cg_threads_undrained_sigsafe()
+ * are async-signal-safe.
  */
 #ifndef CG_THREADS_H
 #define CG_THREADS_H
@@ -55,6 +56,12 @@ struct cg_thread_slot {
     _Atomic uint64_t stack_lo, stack_hi;
     uint64_t handler_ns_reported; /* consumer */
     uint64_t handler_calls_reported; /* consumer */
+    /* Records the consumer has taken from the ring (written by it only).
+     * handler_calls counts the records committed (the handler bumps it
+     * after each commit), so the two differ while the ring holds one:
+     * how the _exit path tells, without a lock, whether there is anything
+     * to report (cg_threads_undrained_sigsafe). */
+    _Atomic uint64_t records_taken;
     /* Consumer only: the last wall-clock stack of this thread and the
      * (syscall, SP, PC) it was taken at; reused while they are unchanged. */
     long wall_nr;
@@ -93,6 +100,14 @@ bool cg_threads_slot_reused(const struct cg_thread_slot *slot, uint64_t start_ti
 
 /* The ACTIVE slot of `tid`, or NULL.  Async-signal-safe, lock-free. */
 struct cg_thread_slot *cg_threads_find_sigsafe(struct cg_threads *threads, pid_t tid);
+
+/* True when some slot (ACTIVE or EXITED) holds a record its consumer has
+ * not taken yet: handler_calls != records_taken.  Async-signal-safe,
+ * lock-free, one pass over the array.  A record committed while this runs
+ * may be missed, as may one whose handler has not yet counted it; a slot
+ * being registered or reclaimed may read as undrained (never the other
+ * way): callers treat true as "maybe". */
+bool cg_threads_undrained_sigsafe(struct cg_threads *threads);
 
 /* Producer side is over for this slot (its thread exited or vanished). */
 void cg_threads_mark_exited(struct cg_thread_slot *slot);

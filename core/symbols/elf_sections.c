@@ -86,12 +86,17 @@ static int find_code_object(struct dl_phdr_info *info, size_t size, void *data)
     if (!hit)
         return 0;
     /* The executable's name is "": read it through /proc. */
-    const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "/proc/self/exe";
+    const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : cg_elf_self_exe();
     if (strlen(name) >= sizeof(o->path))
         return -1;
     strcpy(o->path, name);
     o->bias = info->dlpi_addr;
     return 1;
+}
+
+const char *cg_elf_self_exe(void)
+{
+    return access("/proc/thread-self/exe", F_OK) == 0 ? "/proc/thread-self/exe" : "/proc/self/exe";
 }
 
 static bool in_exec_segment(const struct code_object *o, uintptr_t lo, uintptr_t hi)

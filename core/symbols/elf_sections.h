@@ -36,4 +36,10 @@ size_t cg_elf_plt_sections(const char *path, struct cg_elf_section *out, size_t 
  * Returns the number of sections registered. */
 size_t cg_elf_plt_describe(const void *pc);
 
+/* The path through which the running executable can be opened or read
+ * with readlink: /proc/thread-self/exe, which still answers once the main
+ * thread has ended (/proc/self/... then names a zombie with no memory
+ * map), else /proc/self/exe (kernels before 3.17). */
+const char *cg_elf_self_exe(void);
+
 #endif

@@ -34,6 +34,7 @@
 #include "core/base/log.h"
 #include "core/base/strpool.h"
 #include "core/symbols/demangle.h"
+#include "core/symbols/elf_sections.h"
 #include "core/symbols/elf_symtab.h"
 #include "core/symbols/perfmap.h"
 #include "core/symbols/python_names.h"
@@ -126,7 +127,7 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *data)
     bool vdso = false;
     if (!name || !*name) {
         /* The main program has no name here. */
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        ssize_t n = readlink(cg_elf_self_exe(), exe, sizeof(exe) - 1);
         if (n <= 0)
             return 0;
         exe[n] = '\0';

@@ -76,10 +76,11 @@ struct cg_uploader *cg_uploader_new(const struct cg_uploader_options *opts)
     return u;
 }
 
-void cg_uploader_entry_free(struct cg_upload_entry *e)
+void cg_uploader_entry_free(struct cg_uploader *u, struct cg_upload_entry *e)
 {
     if (!e)
         return;
+    atomic_fetch_sub(&u->entries, 1);
     cg_calltree_free(e->tree);
     free(e->doc);
     free(e);
@@ -91,11 +92,11 @@ void cg_uploader_free(struct cg_uploader *u)
         return;
     for (struct cg_upload_entry *e = u->queue, *n; e; e = n) {
         n = e->next;
-        cg_uploader_entry_free(e);
+        cg_uploader_entry_free(u, e);
     }
     for (struct cg_upload_entry *e = u->incoming, *n; e; e = n) {
         n = e->next;
-        cg_uploader_entry_free(e);
+        cg_uploader_entry_free(u, e);
     }
     cg_codeguru_free(u->cg);
     cg_cred_cache_free(u->creds);
@@ -134,6 +135,11 @@ size_t cg_uploader_bytes(const struct cg_uploader *u)
     return u ? atomic_load(&u->queue_bytes) : 0;
 }
 
+bool cg_uploader_holds_sigsafe(struct cg_uploader *u)
+{
+    return u && atomic_load(&u->entries) != 0;
+}
+
 void cg_uploader_submit(struct cg_uploader *u, struct cg_calltree *tree,
                         const struct cg_profile_meta *meta)
 {
@@ -162,6 +168,9 @@ void cg_uploader_submit(struct cg_uploader *u, struct cg_calltree *tree,
     e->meta.error_counts = NULL;
     e->meta.n_errors = 0;
     e->tree_bytes = cg_calltree_bytes(tree);
+    /* Counted before the agent thread goes on to clear its own
+     * "unreported" flag (cg_agent_has_data_sigsafe). */
+    atomic_fetch_add(&u->entries, 1);
     pthread_mutex_lock(&u->lock);
     *u->incoming_tail = e;
     u->incoming_tail = &e->next;
@@ -280,7 +289,7 @@ static void take_incoming(struct cg_uploader *u)
         list = e->next;
         e->next = NULL;
         if (last && mergeable(last, e) && merge(last, e) == 0) {
-            cg_uploader_entry_free(e);
+            cg_uploader_entry_free(u, e);
             continue;
         }
         *tail = e;
@@ -308,7 +317,7 @@ void cg_uploader_enforce_budget(struct cg_uploader *u)
         CG_WARN("CodeGuru Profiler: dropping an undelivered profile of %llu samples to stay "
                 "within the memory limit (counted in the next profile's debugInfo)",
                 (unsigned long long)e->meta.num_times_sampled);
-        cg_uploader_entry_free(e);
+        cg_uploader_entry_free(u, e);
     }
     atomic_store(&u->queue_bytes, queue_bytes(u));
 }

@@ -29,7 +29,7 @@
  * meta's strings are copied.
  * Thread safety: submit, stop_soon and the getters from any thread (the
  * agent thread, in practice); new/start/stop/free from one thread.
- * Signal safety: none.
+ * Signal safety: only cg_uploader_holds_sigsafe.
  */
 #ifndef CG_UPLOADER_H
 #define CG_UPLOADER_H
@@ -117,5 +117,10 @@ uint64_t cg_uploader_cpu_ns(const struct cg_uploader *u);
  * (0).  Read it before cg_uploader_cpu_ns so it never exceeds it. */
 uint64_t cg_uploader_encode_ns(const struct cg_uploader *u);
 size_t cg_uploader_bytes(const struct cg_uploader *u);
+
+/* True while a submitted profile is neither delivered nor dropped (in the
+ * queue, or being posted): what an exit would flush.  NULL-safe (false).
+ * Async-signal-safe: one atomic load. */
+bool cg_uploader_holds_sigsafe(struct cg_uploader *u);
 
 #endif

@@ -56,6 +56,9 @@ struct cg_uploader {
     _Atomic bool started;
     _Atomic pid_t tid;
     _Atomic size_t queue_bytes;  /* published by the upload thread */
+    /* Entries submitted and not yet freed (incoming + queue): whether an
+     * exit has anything to flush, read without a lock from _exit. */
+    _Atomic size_t entries;
     _Atomic uint64_t encode_ns;  /* upload thread's CPU encoding, so far */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -91,8 +94,9 @@ static inline uint64_t cg_uploader_mono_ms(void)
 
 /* uploader.c */
 
-/* Frees one queue entry.  NULL-safe. */
-void cg_uploader_entry_free(struct cg_upload_entry *e);
+/* Frees one entry of u's (incoming or queue), counting it out of
+ * u->entries.  NULL-safe. */
+void cg_uploader_entry_free(struct cg_uploader *u, struct cg_upload_entry *e);
 
 /* Drops the oldest entries until the queue fits the memory budget,
  * counting what goes. */

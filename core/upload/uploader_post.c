@@ -209,7 +209,7 @@ void cg_uploader_deliver(struct cg_uploader *u, bool final, uint64_t deadline_ms
         while (u->queue) {
             struct cg_upload_entry *e = u->queue;
             u->queue = e->next;
-            cg_uploader_entry_free(e);
+            cg_uploader_entry_free(u, e);
         }
         atomic_store(&u->queue_bytes, 0);
         return;
@@ -224,7 +224,7 @@ void cg_uploader_deliver(struct cg_uploader *u, bool final, uint64_t deadline_ms
                     "shouldProfile=false",
                     (unsigned long long)e->meta.num_times_sampled);
             u->queue = e->next;
-            cg_uploader_entry_free(e);
+            cg_uploader_entry_free(u, e);
         }
     }
     while (u->queue) {
@@ -243,7 +243,7 @@ void cg_uploader_deliver(struct cg_uploader *u, bool final, uint64_t deadline_ms
                         (unsigned long long)e->meta.num_times_sampled,
                         (long long)u->min_reporting_ms);
                 u->queue = e->next;
-                cg_uploader_entry_free(e);
+                cg_uploader_entry_free(u, e);
                 continue;
             }
             if (!setup(u))
@@ -271,7 +271,7 @@ void cg_uploader_deliver(struct cg_uploader *u, bool final, uint64_t deadline_ms
                 u->dropped_samples = 0;
             }
             u->queue = e->next;
-            cg_uploader_entry_free(e);
+            cg_uploader_entry_free(u, e);
             u->next_configure_ms = cg_uploader_mono_ms(); /* after every report */
             continue;
         }

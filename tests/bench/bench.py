@@ -23,6 +23,10 @@
 3. Fixed cost per process: /bin/true under each profiler.
    Beside them, the agent's own CPU per second of run time by activity
    (debugInfo.genericMetrics agentCpuNs.*, docs/format.md).
+   3b. Short-lived processes in wall-clock time, with and without the
+   agent (tests/bench/startup_bench.py): fork children that _exit at once
+   or after a failed exec (tests/bench/fork_cost.c), and `python -c pass`
+   for CPython 3.9 and 3.12.
 4. Peak RSS of the xz run under each profiler.
 5. A loopback server under load: one redis-server per profiler, side by
    side, and redis-benchmark bursts against each in turn (GET throughput
@@ -48,6 +52,7 @@ import own_cost  # noqa: E402
 import python_bench  # noqa: E402
 import redis_bench  # noqa: E402
 import runs  # noqa: E402
+import startup_bench  # noqa: E402
 from stats import fmt_ratio, median_ci  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -259,6 +264,9 @@ def main():
 
         print("== 3. Fixed cost per process: /bin/true")
         results["fixed_cost_ms"] = fixed_cost(profs, names, 20 if args.quick else 100)
+
+        print("== 3b. Short-lived processes: fork children, interpreter start-up (wall ms)")
+        results["short_lived"] = startup_bench.report(build, profs, args.quick)
 
         print("== 4. Peak RSS of the xz run (median)")
         for n, kib in results["xz"]["rss_kib"].items():

@@ -12,6 +12,7 @@ deviations, and the counts measured here sit within one sample of the
 expectation.
 """
 import os
+import re
 import subprocess
 import unittest
 
@@ -20,6 +21,7 @@ from e2e import profiles as P
 STRESS = os.path.join(P.WORKLOADS, "stress")
 CHURN = os.path.join(P.WORKLOADS, "thread_churn")
 KNOWN = os.path.join(P.WORKLOADS, "known_answer")
+FORK_EXIT = os.path.join(P.WORKLOADS, "fork_exit")
 
 
 class Lifecycle(unittest.TestCase):
@@ -128,6 +130,31 @@ class Lifecycle(unittest.TestCase):
         for doc in docs:
             # 0.3 CPU-s each, about 30 samples, nearly all in burn_cpu.
             self.assertGreater(P.self_counts(doc).get("burn_cpu", 0), 15, P.self_counts(doc))
+
+    def test_fork_children_that_leave_at_once_do_not_wait_for_the_agent(self):
+        """Issue "the host behaves exactly as without the agent", part 3: a
+        fork child that called _exit (or failed to exec) at once waited for
+        its fresh agent's thread to sit out its 50 ms start delay and a
+        100 ms drain wait, then report nothing: ~150 ms a child, 3 s for
+        these 20.  A child that recorded nothing now leaves at once.  The
+        evidence is structural: no child's agent ran a final report (its
+        debug line, "nothing to report", or "(final)") and no child wrote
+        a profile; the time bound is only a loose net, 3x below the old
+        cost (what a child really costs: make bench, section 3b)."""
+        for mode in ("exit", "exec-fail"):
+            with self.subTest(mode=mode), P.TempDir() as out:
+                prof = P.run_profiled([FORK_EXIT, "20", mode], out, CGAGENT_LOG="debug")
+                self.assertEqual(prof.returncode, 0, prof.stdout + prof.stderr)
+                self.assertIn(b"children 20 ok", prof.stdout)
+                docs = P.documents(out)
+                self.assertEqual(len(docs), 1, docs)  # the parent's
+                parent = P.load(docs[0])["debugInfo"]["processId"]
+                lines = prof.stderr.decode().splitlines()
+                reports = [ln for ln in lines if "nothing to report" in ln or "(final)" in ln]
+                pids = {int(re.match(r"cgagent\[(\d+)\]", ln).group(1)) for ln in reports}
+                self.assertEqual(pids, {parent}, reports)
+                elapsed_ms = float(prof.stdout.split(b"elapsed_ms")[1])
+                self.assertLess(elapsed_ms, 1000, "20 children")
 
     def test_go_programs_are_left_alone_unless_asked(self):
         # A Go binary is recognised by its .go.buildinfo section; give one
