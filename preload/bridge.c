@@ -14,14 +14,32 @@
  * points core/base/environ at the program's environ the same way; it runs
  * before preload.c's (priority 101), so the agent never sees the other.
  *
+ * pipe2 and pipe are defined here for the same scope, for another reason:
+ * libunwind's generic unwinder (libunwind-x86_64.so.8, loaded with us)
+ * opens a memory-validation pipe at its first use and again whenever a
+ * read on it fails, and keeps it for the life of the process.  Made where
+ * the kernel puts it, it would take the lowest free numbers, 0 when the
+ * program was started with stdin closed.  These make the pipe and move
+ * both ends to the floor (core/base/fd_floor.h).  They reach only the
+ * libraries loaded with the implementation and the agent itself: the
+ * implementation is opened RTLD_LOCAL, so the program's own pipe2 calls
+ * still go to libc, and so do those of libunwind.so.8, which the shim
+ * loaded into the program's scope (preload.c initialises that one with
+ * the low numbers held; docs/internals.md, "Descriptors").
+ *
  * What it won't do: allocate, log, or hold state of its own.
  */
 #include "preload/bridge.h"
 
 #include "core/base/environ.h"
+#include "core/base/fd_floor.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define BRIDGE_EXPORT __attribute__((visibility("default")))
 
@@ -73,6 +91,32 @@ BRIDGE_EXPORT void *pvalloc(size_t size)
 BRIDGE_EXPORT size_t malloc_usable_size(void *p)
 {
     return cgagent_shim_bridge_1.malloc_usable_size(p);
+}
+
+/* libc's pipe2 by its system call (a call to pipe2 would come back here),
+ * then both ends at the floor, with the flags asked for (close-on-exec
+ * only if asked).  Async-signal-safe, as pipe2 is. */
+BRIDGE_EXPORT int pipe2(int fds[2], int flags)
+{
+    int pair[2];
+    if (syscall(SYS_pipe2, pair, flags) != 0)
+        return -1;
+    int saved_errno = errno;
+    pair[0] = cg_fd_raise(pair[0]);
+    pair[1] = cg_fd_raise(pair[1]);
+    if (!(flags & O_CLOEXEC)) { /* cg_fd_raise's are close-on-exec */
+        fcntl(pair[0], F_SETFD, 0);
+        fcntl(pair[1], F_SETFD, 0);
+    }
+    fds[0] = pair[0];
+    fds[1] = pair[1];
+    errno = saved_errno;
+    return 0;
+}
+
+BRIDGE_EXPORT int pipe(int fds[2])
+{
+    return pipe2(fds, 0);
 }
 
 __attribute__((constructor(101))) static void bridge_init(void)

@@ -30,6 +30,7 @@
 
 #include "core/agent/agent.h"
 #include "core/agent/config.h"
+#include "core/base/fd_floor.h"
 #include "core/base/log.h"
 #include "core/runtime/jvm.h"
 #include "core/sample/cpu_timer.h"
@@ -38,6 +39,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <link.h>
 #include <limits.h>
 #include <stdio.h>
@@ -160,6 +163,22 @@ static void fork_child(void)
     pthread_sigmask(SIG_SETMASK, &tls_fork_mask, NULL);
 }
 
+/* Initialises libunwind's local unwinder, the one the handler uses.  Its
+ * first initialisation opens a memory-validation pipe it keeps for good,
+ * with libc's pipe2 (it was loaded with the shim, in the program's scope,
+ * so bridge.c's pipe2 does not reach it): run under
+ * cg_fd_run_above_floor, the pipe lands at or above the floor, and the
+ * handler never runs libunwind's set-up (docs/internals.md,
+ * "Descriptors"). */
+static void init_local_unwinder(void *arg)
+{
+    (void)arg;
+    unw_context_t uc;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&uc) == 0)
+        unw_init_local(&cursor, &uc);
+}
+
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -203,6 +222,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     cg_config_process_ids(&ids);
     if (cg_config_privilege_reason(&ids))
         goto out;
+    cg_log_note_stderr_state();
     if (!resolved) {
         CG_ERROR("cannot find libc's pthread_create/sigaction; the agent stays off");
         goto out;
@@ -262,6 +282,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     }
     cg_handler_init_loader_range();
     cg_handler_init_unblock_ranges();
+    cg_fd_run_above_floor(init_local_unwinder, NULL);
     cg_handler_set_rules(cg_agent_frame_rules(agent));
     cg_handler_set_threads(cg_agent_threads(agent));
     struct sigaction sa;

@@ -44,6 +44,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +146,19 @@ void cg_python_setup(void)
         CG_INFO("python: CPython %u.%u's trampoline is not one this agent can unwind: "
                 "Python frames are the leaves' only (docs/python.md)", major, minor);
     }
-    if (environ_lookup(PERF_VAR))
+    if (environ_lookup(PERF_VAR)) {
         CG_DEBUG("python: CPython %u.%u, %s set by the user", major, minor, PERF_VAR);
-    else
+    } else if (fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0 || fcntl(2, F_GETFD) < 0) {
+        /* The interpreter opens its perf map before it sets up its
+         * standard streams: with 0, 1 or 2 closed the map would take that
+         * number and sys.stdin (or stdout, stderr) would be it instead of
+         * None (docs/internals.md, "Descriptors"). */
+        CG_INFO("python: CPython %u.%u started with 0, 1 or 2 closed: the perf trampoline "
+                "stays off, native frames only (docs/python.md)", major, minor);
+        return;
+    } else {
         CG_DEBUG("python: CPython %u.%u, turning the perf trampoline on", major, minor);
+    }
     atomic_store_explicit(&g_answer_perf, true, memory_order_relaxed);
 }
 

@@ -5,12 +5,18 @@
  * included for types and constants alone (CURL_DISABLE_TYPECHECK: the
  * typecheck macros would wrap the real curl_easy_setopt symbol, which we
  * never link against).
+ *
+ * Sockets are made by on_open_socket, close-on-exec and moved to the
+ * descriptor floor (core/base/fd_floor.h): the handle keeps its
+ * connections alive between requests, for minutes, and they must not sit
+ * on numbers the program expects to get.
  */
 #define CURL_DISABLE_TYPECHECK 1
 #include "core/base/http.h"
 #include "core/base/http_internal.h"
 
 #include "core/base/error.h"
+#include "core/base/fd_floor.h"
 #include "core/base/log.h"
 
 #include <arpa/inet.h>
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #ifndef CGAGENT_VERSION
 #define CGAGENT_VERSION "0.1.0"
@@ -97,6 +104,17 @@ struct cg_http {
     char *user_agent;
 };
 
+/* Run with the numbers below the floor held: the handle's first
+ * curl_easy_perform makes the multi handle that every later perform
+ * reuses, and with it libcurl's wakeup socketpair (not close-on-exec),
+ * kept until the handle is freed.  Without a URL the perform stops at
+ * once, before any name lookup or connection. */
+static void make_multi(void *ctx)
+{
+    struct cg_http *http = ctx;
+    curl_api.easy_perform(http->easy);
+}
+
 struct cg_http *cg_http_new(const struct cg_http_options *opts)
 {
     pthread_once(&curl_once, load_curl);
@@ -115,6 +133,7 @@ struct cg_http *cg_http_new(const struct cg_http_options *opts)
         cg_http_free(http);
         return NULL;
     }
+    cg_fd_run_above_floor(make_multi, http);
     return http;
 }
 
@@ -232,6 +251,19 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: libcurl's own socket() call, but
+ * close-on-exec (a program's fork+exec must not inherit our connection)
+ * and at the floor. */
+static curl_socket_t on_open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    (void)ctx;
+    (void)purpose;
+    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    return cg_fd_raise(fd);
+}
+
 int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
                     struct cg_http_response *resp)
 {
@@ -281,6 +313,7 @@ int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
     curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_api.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (http->ca_bundle)

@@ -16,11 +16,18 @@
  * component (O_NOFOLLOW), close-on-exec, and must be a regular file: its
  * name comes from the environment or a config file, and a link planted
  * where a privileged program logs would otherwise point its writes
- * anywhere.
+ * anywhere.  It is moved to the descriptor floor (core/base/fd_floor.h):
+ * the program keeps the low numbers.
+ *
+ * Stderr is fd 2 by number.  When the program was started with fd 2
+ * closed, a later open() of its own gets 2, and lines written "to stderr"
+ * would land in that file; cg_log_note_stderr_state, called by the
+ * constructor, notices and stderr lines are dropped from then on.
  */
 #include "core/base/log.h"
 
 #include "core/base/error.h"
+#include "core/base/fd_floor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +41,8 @@
 
 static _Atomic int g_level = CG_LOG_WARN;
 static _Atomic int g_fd = STDERR_FILENO;
+/* fd 2 was closed when the agent started: it is not stderr, ever. */
+static _Atomic bool g_stderr_closed;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -62,6 +71,14 @@ enum cg_log_level cg_log_get_level(void)
     return (enum cg_log_level)atomic_load(&g_level);
 }
 
+void cg_log_note_stderr_state(void)
+{
+    int saved_errno = errno;
+    if (fcntl(STDERR_FILENO, F_GETFD) < 0 && errno == EBADF)
+        atomic_store(&g_stderr_closed, true);
+    errno = saved_errno;
+}
+
 int cg_log_set_file(const char *path)
 {
     int fd = STDERR_FILENO;
@@ -80,6 +97,7 @@ int cg_log_set_file(const char *path)
         int fl = fcntl(fd, F_GETFL);
         if (fl >= 0)
             fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        fd = cg_fd_raise(fd);
     }
     int old = atomic_exchange(&g_fd, fd);
     if (old != STDERR_FILENO)
@@ -98,6 +116,8 @@ const char *cg_log_file_problem(int rc)
 
 bool cg_log_enabled(enum cg_log_level level)
 {
+    if (atomic_load(&g_fd) == STDERR_FILENO && atomic_load(&g_stderr_closed))
+        return false;
     return (int)level <= atomic_load(&g_level);
 }
 

@@ -32,17 +32,25 @@ int cg_log_level_parse(const char *text, enum cg_log_level *out);
 void cg_log_set_level(enum cg_log_level level);
 enum cg_log_level cg_log_get_level(void);
 
+/* Called once by the constructor, before the first line: when fd 2 is
+ * closed at that moment, lines meant for stderr are dropped for good (a
+ * later open() of the program's would get fd 2, and our lines would land
+ * in its file).  A log file set by cg_log_set_file still gets them. */
+void cg_log_note_stderr_state(void);
+
 /* Send lines to `path` (opened O_APPEND|O_CLOEXEC|O_NOFOLLOW, created with
- * mode 0600), or back to stderr when path is NULL.  Returns 0; -ELOOP when
- * the last component is a symbolic link; CG_EINVAL when it is not a
- * regular file (a directory, FIFO, device); another -errno when it cannot
- * be opened.  On error the logger keeps its previous destination. */
+ * mode 0600, its descriptor moved to the floor: core/base/fd_floor.h), or
+ * back to stderr when path is NULL.  Returns 0; -ELOOP when the last
+ * component is a symbolic link; CG_EINVAL when it is not a regular file (a
+ * directory, FIFO, device); another -errno when it cannot be opened.  On
+ * error the logger keeps its previous destination. */
 int cg_log_set_file(const char *path);
 
 /* Words for a cg_log_set_file error, for the one line that reports it. */
 const char *cg_log_file_problem(int rc);
 
-/* True when a message at `level` would be written: use it to skip
+/* True when a message at `level` would be written (false for every level
+ * when lines go to a stderr that was closed at start): use it to skip
  * building expensive debug text. */
 bool cg_log_enabled(enum cg_log_level level);
 
