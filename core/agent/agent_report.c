@@ -89,6 +89,17 @@ static void add_stack(const struct cg_stack_view *st, void *ctx)
         b->err = rc;
 }
 
+/* Tells the symbolizer the native PCs of one unique stack, as add_stack
+ * will resolve them, before any is resolved: a library with few of them
+ * is then named without loading its symbol table
+ * (cg_symbolizer_expect). */
+static void expect_stack(const struct cg_stack_view *st, void *ctx)
+{
+    for (size_t i = 0; i < st->depth && !cg_word_is_java(st->pcs[i]); i++)
+        cg_symbolizer_expect(ctx, (uintptr_t)(i > 0 && st->pcs[i] > 0 ? st->pcs[i] - 1
+                                                                       : st->pcs[i]));
+}
+
 /* Failed Java stack walks (every reason) since the last report. */
 static uint64_t java_walk_failures(struct cg_agent *a)
 {
@@ -165,6 +176,8 @@ void cg_agent_report(struct cg_agent *a, bool final)
         CG_ERROR("out of memory building the call tree; profile dropped");
         goto done;
     }
+    cg_stackagg_for_each(a->stacks, expect_stack, a->symbolizer);
+    cg_symbolizer_prefetch(a->symbolizer);
     cg_stackagg_for_each(a->stacks, add_stack, &b);
     cg_cpu_account_add(&a->acct, CG_ACT_SYMBOLIZE, t0);
     a->last_tree_bytes = cg_calltree_bytes(b.tree);

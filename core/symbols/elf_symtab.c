@@ -6,8 +6,12 @@
  * drop duplicates (the same function appears in both tables), and answer
  * lookups by binary search with a size check.  Overlapping symbols
  * (aliases of different sizes) are handled by looking back a few entries.
+ * Which symbols count, in what order, which alias wins and how far a
+ * lookup looks back are in elf_symtab_internal.h, shared with
+ * elf_symtab_find.c, which answers a few addresses without the table.
  */
 #include "core/symbols/elf_symtab.h"
+#include "core/symbols/elf_symtab_internal.h"
 
 #include "core/base/error.h"
 #include "core/base/log.h"
@@ -34,17 +38,9 @@ struct cg_elf_symtab {
     size_t pool_len, pool_cap;
 };
 
-/* A .symtab names a versioned symbol "name@VERSION" or "name@@VERSION"
- * (glibc since 2.34); the version is not part of the function's name. */
-static size_t name_length(const char *name)
-{
-    const char *at = strchr(name, '@');
-    return at && at != name ? (size_t)(at - name) : strlen(name);
-}
-
 static int add_sym(struct cg_elf_symtab *t, uint64_t start, uint64_t size, const char *name)
 {
-    size_t len = name_length(name) + 1;
+    size_t len = cg_sym_name_length(name) + 1;
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 1024;
         struct sym *s = realloc(t->syms, cap * sizeof(*s));
@@ -70,54 +66,26 @@ static int add_sym(struct cg_elf_symtab *t, uint64_t start, uint64_t size, const
     return 0;
 }
 
-/* Adds the functions of one symbol section whose binding is (or, with
- * `locals` false, is not) STB_LOCAL. */
-static int read_section(struct cg_elf_symtab *t, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
-                        bool locals)
-{
-    Elf_Data *data = elf_getdata(scn, NULL);
-    if (!data || sh->sh_entsize == 0)
-        return 0;
-    size_t count = sh->sh_size / sh->sh_entsize;
-    for (size_t i = 0; i < count; i++) {
-        GElf_Sym s;
-        if (!gelf_getsym(data, (int)i, &s))
-            break;
-        int type = GELF_ST_TYPE(s.st_info);
-        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF ||
-            s.st_value == 0 || (GELF_ST_BIND(s.st_info) == STB_LOCAL) != locals)
-            continue;
-        const char *name = elf_strptr(elf, sh->sh_link, s.st_name);
-        if (!name || !*name)
-            continue;
-        int rc = add_sym(t, s.st_value, s.st_size, name);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* Adds the functions of every SHT_SYMTAB / SHT_DYNSYM section, in the
- * file's order, the global symbols of each before its local ones: where
+/* Adds every function symbol in the table's order (cg_sym_next): where
  * two names share an address and neither is better (finish), the first
  * seen is kept, and an exported name reads better than a local alias. */
 static int read_symbols(struct cg_elf_symtab *t, Elf *elf)
 {
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+    struct cg_sym_iter it;
+    struct cg_sym s;
+    cg_sym_iter_init(&it, elf);
+    while (cg_sym_next(&it, &s)) {
+        const char *name = cg_sym_name(&it, &s);
+        if (!name)
             continue;
-        int rc = read_section(t, elf, scn, &sh, false);
-        if (rc == 0)
-            rc = read_section(t, elf, scn, &sh, true);
+        int rc = add_sym(t, s.start, s.size, name);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static bool has_symtab(Elf *elf)
+bool cg_elf_has_symtab(Elf *elf)
 {
     Elf_Scn *scn = NULL;
     while ((scn = elf_nextscn(elf, scn)) != NULL) {
@@ -207,26 +175,7 @@ static void sort_syms(struct sym *a, size_t n)
     free(tmp);
 }
 
-static size_t leading_underscores(const char *name)
-{
-    size_t n = 0;
-    while (name[n] == '_')
-        n++;
-    return n;
-}
-
-/* Of two symbols at one address, is `y` the better name?  The larger (an
- * alias that covers the whole function), then the one with fewer leading
- * underscores (nanosleep, not __nanosleep or __libc_nanosleep), then the
- * first seen. */
-static bool better_alias(const struct cg_elf_symtab *t, const struct sym *x, const struct sym *y)
-{
-    if (y->size != x->size)
-        return y->size > x->size;
-    return leading_underscores(t->pool + y->name) < leading_underscores(t->pool + x->name);
-}
-
-/* Sorts by start and keeps one symbol per start (better_alias). */
+/* Sorts by start and keeps one symbol per start (cg_sym_better_alias). */
 static void finish(struct cg_elf_symtab *t)
 {
     if (t->n == 0)
@@ -235,7 +184,8 @@ static void finish(struct cg_elf_symtab *t)
     size_t o = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (o > 0 && t->syms[o - 1].start == t->syms[i].start) {
-            if (better_alias(t, &t->syms[o - 1], &t->syms[i]))
+            if (cg_sym_better_alias(t->syms[o - 1].size, t->pool + t->syms[o - 1].name,
+                                    t->syms[i].size, t->pool + t->syms[i].name))
                 t->syms[o - 1] = t->syms[i];
             continue;
         }
@@ -244,7 +194,7 @@ static void finish(struct cg_elf_symtab *t)
     t->n = o;
 }
 
-static bool elf_init(void)
+bool cg_elf_init(void)
 {
     static int ok = -1;
     if (ok < 0)
@@ -268,19 +218,26 @@ static struct cg_elf_symtab *from_elf(Elf *elf)
 
 static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options *opts, int depth);
 
+int cg_elf_debug_open(Elf *elf, const struct cg_elf_symtab_options *opts, char *path_out,
+                      size_t size)
+{
+    char id[130];
+    build_id_hex(elf, id, sizeof(id));
+    if (strlen(id) <= 2)
+        return -1;
+    snprintf(path_out, size, "%s/.build-id/%.2s/%s.debug",
+             opts && opts->debug_root ? opts->debug_root : "/usr/lib/debug", id, id + 2);
+    return open(path_out, O_RDONLY | O_CLOEXEC);
+}
+
 /* The table of the separate debug file of a stripped `elf`, found by its
  * build ID, or NULL.  Its .symtab holds every function of .dynsym too, so
  * it replaces the stripped file's table instead of being merged into it:
  * libc's symbols load in half the time. */
 static struct cg_elf_symtab *load_debug_file(Elf *elf, const struct cg_elf_symtab_options *opts)
 {
-    char id[130], path[512];
-    build_id_hex(elf, id, sizeof(id));
-    if (strlen(id) <= 2)
-        return NULL;
-    snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug",
-             opts && opts->debug_root ? opts->debug_root : "/usr/lib/debug", id, id + 2);
-    int dfd = open(path, O_RDONLY | O_CLOEXEC);
+    char path[512];
+    int dfd = cg_elf_debug_open(elf, opts, path, sizeof(path));
     if (dfd < 0)
         return NULL;
     struct cg_elf_symtab *dbg = load_fd(dfd, opts, 1);
@@ -300,7 +257,7 @@ static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options 
     if (!elf)
         return NULL;
     struct cg_elf_symtab *t = NULL;
-    if (depth == 0 && elf_kind(elf) == ELF_K_ELF && !has_symtab(elf))
+    if (depth == 0 && elf_kind(elf) == ELF_K_ELF && !cg_elf_has_symtab(elf))
         t = load_debug_file(elf, opts); /* sorted already */
     if (!t && (t = from_elf(elf)) != NULL)
         finish(t);
@@ -310,7 +267,7 @@ static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options 
 
 struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_symtab_options *opts)
 {
-    if (!elf_init())
+    if (!cg_elf_init())
         return NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -324,7 +281,7 @@ struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_s
 
 struct cg_elf_symtab *cg_elf_symtab_load_mem(const void *image, size_t len)
 {
-    if (!elf_init())
+    if (!cg_elf_init())
         return NULL;
     Elf *elf = elf_memory((char *)image, len);
     struct cg_elf_symtab *t = from_elf(elf);
@@ -354,9 +311,9 @@ int cg_elf_symtab_lookup(const struct cg_elf_symtab *t, uint64_t vaddr, const ch
         else
             hi = mid;
     }
-    for (size_t k = 0; k < 8 && lo > k; k++) {
+    for (size_t k = 0; k < CG_SYM_LOOKBACK && lo > k; k++) {
         const struct sym *s = &t->syms[lo - 1 - k];
-        if (vaddr < s->start + (s->size ? s->size : 1)) {
+        if (cg_sym_covers(s->start, s->size, vaddr)) {
             *name_out = t->pool + s->name;
             if (start_out)
                 *start_out = s->start;
@@ -378,7 +335,7 @@ size_t cg_elf_symtab_bytes(const struct cg_elf_symtab *t)
 
 bool cg_elf_has_section(const char *path, const char *name)
 {
-    if (!elf_init())
+    if (!cg_elf_init())
         return false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -402,7 +359,7 @@ bool cg_elf_has_section(const char *path, const char *name)
 int cg_elf_build_id(const char *path, char *out, size_t size)
 {
     out[0] = '\0';
-    if (!elf_init())
+    if (!cg_elf_init())
         return CG_ENOTFOUND;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

@@ -9,6 +9,9 @@
  * not that symbol (stripped libraries have internal functions between
  * their exports).
  *
+ * cg_elf_symtab_find answers a few addresses in one go without loading
+ * the table, with the same answers.
+ *
  * Owns: the table owns its names.
  * Thread safety: a loaded table is read-only and may be shared; loading
  * is reentrant (the agent thread; the constructor's Go check).
@@ -51,6 +54,27 @@ int cg_elf_build_id(const char *path, char *out, size_t size);
  * Returns 0, or CG_ENOTFOUND. */
 int cg_elf_symtab_lookup(const struct cg_elf_symtab *t, uint64_t vaddr, const char **name_out,
                          uint64_t *start_out);
+
+/* One address's answer from cg_elf_symtab_find. */
+struct cg_elf_symtab_hit {
+    const char *name; /* raw name, as cg_elf_symtab_lookup gives it; NULL: none */
+    uint64_t start;
+};
+
+/* For each of the n addresses vaddrs[i], out[i] is what
+ * cg_elf_symtab_lookup would answer on cg_elf_symtab_load(path, opts)
+ * (name NULL where it would answer CG_ENOTFOUND), found in two passes over
+ * the file's symbols without building, sorting or copying the table:
+ * for a few addresses, a third of a load (up to 64 addresses of
+ * libpython or libc: 0.18-0.22 ms against 0.6 ms, fresh process); it
+ * grows with the addresses (3,000: more than a load).  The names point
+ * into *names_out (malloc'd;
+ * the caller frees it; NULL when no name was found).  Returns 0,
+ * CG_ENOTFOUND when the file cannot be read as ELF (load gives NULL), or
+ * CG_ENOMEM. */
+int cg_elf_symtab_find(const char *path, const struct cg_elf_symtab_options *opts,
+                       const uint64_t *vaddrs, size_t n, struct cg_elf_symtab_hit *out,
+                       char **names_out);
 
 size_t cg_elf_symtab_count(const struct cg_elf_symtab *t);
 size_t cg_elf_symtab_bytes(const struct cg_elf_symtab *t);

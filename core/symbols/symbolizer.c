@@ -9,7 +9,11 @@
  * a short process from paying for, and touching, the whole budget); and a
  * string interner whose
  * strings live until the symbolizer is freed, so names handed out stay
- * valid across refreshes and demangling happens once per symbol.
+ * valid across refreshes and demangling happens once per symbol.  A
+ * report that announces its PCs (cg_symbolizer_expect) gets the few PCs
+ * of a module without a table named without loading it
+ * (symbolizer_prefetch.c); the state both files share is in
+ * symbolizer_internal.h.
  *
  * PCs in no module are looked up in the process's JIT perf map
  * (core/symbols/perfmap.h): a name found there is copied into a JIT-name
@@ -38,6 +42,7 @@
 #include "core/symbols/elf_symtab.h"
 #include "core/symbols/perfmap.h"
 #include "core/symbols/python_names.h"
+#include "core/symbols/symbolizer_internal.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -51,40 +56,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-
-struct module {
-    const char *path;   /* interned; "[vdso]" for the vDSO */
-    const char *base;   /* basename, inside path */
-    uintptr_t bias;     /* dlpi_addr */
-    uintptr_t lo, hi;   /* runtime range of its PT_LOAD segments */
-    struct cg_elf_symtab *syms;
-    bool tried;         /* symbols were loaded (or failed) */
-    bool is_vdso;
-};
-
-struct pc_entry {
-    uintptr_t pc;       /* 0 = empty */
-    const char *name, *file;
-};
-
-struct cg_symbolizer {
-    struct module *mods;
-    size_t n_mods;
-    struct pc_entry *cache;
-    size_t cache_size, cache_used, cache_max; /* slots (a power of two), used, grow/clear mark */
-    size_t cache_limit;                       /* most slots the byte budget allows */
-    struct cg_strpool *strs; /* names and paths handed out */
-    struct cg_perfmap *jit;  /* /tmp/perf-PID.map, made on the first PC in no module */
-    struct cg_perfmap_options jit_opts; /* how to make it (tests: path, clock) */
-    const char *jit_file;    /* interned "[jit]" */
-    /* JIT names: [0] the current generation, [1] the previous one (freed
-     * when [0] is retired); either may be NULL. */
-    struct cg_strpool *jit_names[2];
-    size_t jit_name_budget;  /* bytes of [0] before a generation retires it */
-    struct cg_python_roots *py_roots; /* made on the first CPython name */
-    char *debug_root;
-    uint64_t last_auto_refresh_ns;
-};
 
 static uint64_t mono_ns(void)
 {
@@ -153,7 +124,7 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *data)
     }
     const char *slash = strrchr(path, '/');
     sc->mods[sc->n++] = (struct module){path, slash ? slash + 1 : path, info->dlpi_addr, lo, hi,
-                                        NULL, false, vdso};
+                                        NULL, false, vdso, false, false};
     return 0;
 }
 
@@ -211,9 +182,11 @@ int cg_symbolizer_refresh(struct cg_symbolizer *s)
     for (size_t i = 0; i < sc.n; i++) {
         for (size_t j = 0; j < s->n_mods; j++) {
             struct module *old = &s->mods[j];
-            if (old->path == sc.mods[i].path && old->bias == sc.mods[i].bias && old->tried) {
+            if (old->path == sc.mods[i].path && old->bias == sc.mods[i].bias &&
+                (old->tried || old->named_few)) {
                 sc.mods[i].syms = old->syms;
-                sc.mods[i].tried = true;
+                sc.mods[i].tried = old->tried;
+                sc.mods[i].named_few = old->named_few;
                 old->syms = NULL;
                 break;
             }
@@ -267,10 +240,11 @@ void cg_symbolizer_free(struct cg_symbolizer *s)
     cg_python_roots_free(s->py_roots);
     cg_strpool_free(s->strs);
     free(s->debug_root);
+    free(s->expect);
     free(s);
 }
 
-static struct module *find_module(struct cg_symbolizer *s, uintptr_t pc)
+struct module *cg_symbolizer_module_at(struct cg_symbolizer *s, uintptr_t pc)
 {
     size_t lo = 0, hi = s->n_mods;
     while (lo < hi) {
@@ -354,16 +328,22 @@ static int python_frame(struct cg_symbolizer *s, const char *perf_name, struct c
     return 1;
 }
 
+int cg_symbolizer_auto_refresh(struct cg_symbolizer *s)
+{
+    if (mono_ns() - s->last_auto_refresh_ns <= 1000000000u)
+        return 1;
+    s->last_auto_refresh_ns = mono_ns();
+    return cg_symbolizer_refresh(s);
+}
+
 static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 {
-    struct module *m = find_module(s, pc);
-    if (!m && mono_ns() - s->last_auto_refresh_ns > 1000000000u) {
-        /* A library loaded since the last scan, most likely. */
-        s->last_auto_refresh_ns = mono_ns();
-        int rc = cg_symbolizer_refresh(s);
-        if (rc)
+    struct module *m = cg_symbolizer_module_at(s, pc);
+    if (!m) {
+        int rc = cg_symbolizer_auto_refresh(s);
+        if (rc < 0)
             return rc;
-        m = find_module(s, pc);
+        m = cg_symbolizer_module_at(s, pc);
     }
     if (!m) {
         /* JIT-compiled code (Node, CPython 3.12 perf support, JVM agents)
@@ -385,11 +365,19 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
     }
     if (!m->tried)
         load_symbols(s, m);
-    uint64_t vaddr = pc - m->bias;
     const char *raw = NULL;
+    if (m->syms && cg_elf_symtab_lookup(m->syms, pc - m->bias, &raw, NULL) != 0)
+        raw = NULL;
+    return cg_symbolizer_module_name(s, m, pc, raw, out);
+}
+
+int cg_symbolizer_module_name(struct cg_symbolizer *s, const struct module *m, uintptr_t pc,
+                              const char *raw, struct cg_symbol *out)
+{
+    uint64_t vaddr = pc - m->bias;
     char buf[PATH_MAX + 32];
     const char *name;
-    if (m->syms && cg_elf_symtab_lookup(m->syms, vaddr, &raw, NULL) == 0) {
+    if (raw) {
         char *pretty = cg_demangle_symbol(raw);
         snprintf(buf, sizeof(buf), "%s", pretty ? pretty : raw);
         free(pretty);
@@ -412,6 +400,21 @@ static int lookup(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
     return 0;
 }
 
+/* Caches the name of pc, which is not in the cache. */
+void cg_symbolizer_cache_put(struct cg_symbolizer *s, uintptr_t pc, const struct cg_symbol *sym)
+{
+    if (!pc)
+        return;
+    if (s->cache_used >= s->cache_max &&
+        (s->cache_size >= s->cache_limit || cache_grow(s) != 0))
+        cache_clear(s);
+    size_t mask = s->cache_size - 1, i = cache_slot(pc, mask);
+    while (s->cache[i].pc)
+        i = (i + 1) & mask;
+    s->cache[i] = (struct pc_entry){pc, sym->name, sym->file};
+    s->cache_used++;
+}
+
 int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out)
 {
     size_t mask = s->cache_size - 1;
@@ -431,19 +434,9 @@ int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbo
         out->file = NULL;
         return rc;
     }
-    if (s->cache_used >= s->cache_max &&
-        (s->cache_size >= s->cache_limit || cache_grow(s) != 0))
-        cache_clear(s);
-    /* The slot may have moved: lookup may have refreshed (which clears the
-     * cache), and the cache may have grown. */
-    mask = s->cache_size - 1;
-    i = cache_slot(pc, mask);
-    while (s->cache[i].pc)
-        i = (i + 1) & mask;
-    if (pc) {
-        s->cache[i] = (struct pc_entry){pc, out->name, out->file};
-        s->cache_used++;
-    }
+    /* Not at the slot the search ended: lookup may have refreshed (which
+     * clears the cache). */
+    cg_symbolizer_cache_put(s, pc, out);
     return 0;
 }
 

@@ -3,7 +3,8 @@
  *
  * Modules come from dl_iterate_phdr (refreshed after dlopen/dlclose and
  * when a PC falls in no known module); each module's symbol table is
- * loaded on first use (core/symbols/elf_symtab.h).  Names:
+ * loaded on first use (core/symbols/elf_symtab.h), unless a report
+ * announced few PCs in it (cg_symbolizer_expect).  Names:
  *   - a symbol that contains the PC: its demangled name;
  *   - a PC inside a module but in no symbol: BASENAME+0xOFFSET, where
  *     OFFSET is the ELF virtual address (PC minus load bias; what
@@ -63,6 +64,28 @@ void cg_symbolizer_free(struct cg_symbolizer *s);
 /* Always fills *out (see the name rules above).  Returns 0, or CG_ENOMEM
  * with "[unknown]" in *out. */
 int cg_symbolizer_resolve(struct cg_symbolizer *s, uintptr_t pc, struct cg_symbol *out);
+
+/* Most PCs of one module a report may name without loading the module's
+ * symbol table. */
+#define CG_SYMBOLIZER_FEW_PCS 64
+
+/* Tells the symbolizer that pc will be resolved soon (in this report);
+ * then cg_symbolizer_prefetch names the expected PCs.  Loading a module's
+ * symbol table costs about a millisecond (libpython, libc's debug file),
+ * worth it for a process that reports for hours, not for the one report
+ * of a short one: a module whose table is not loaded yet, with up to
+ * CG_SYMBOLIZER_FEW_PCS expected PCs, has them named in two passes over
+ * its symbols (cg_elf_symtab_find) instead, with the same names.  Its
+ * table is loaded when it is asked again (a PC not expected, or any in a
+ * later report), as is that of a module with more expected PCs.  Keeps
+ * the PCs of such modules only (bounded by CG_SYMBOLIZER_FEW_PCS per
+ * module); a PC not expected is named as always.  Cheap for PCs in
+ * modules already loaded (a binary search). */
+void cg_symbolizer_expect(struct cg_symbolizer *s, uintptr_t pc);
+
+/* Names the PCs expected since the last call (see cg_symbolizer_expect)
+ * into the per-PC cache, where cg_symbolizer_resolve finds them. */
+void cg_symbolizer_prefetch(struct cg_symbolizer *s);
 
 /* Rescans the modules (libraries loaded or unloaded).  Cached names of
  * modules that are still loaded are kept. */

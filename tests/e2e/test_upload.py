@@ -322,14 +322,14 @@ class Faults(UploadTestCase):
         start = time.monotonic()
         proc = subprocess.Popen([KNOWN, "1.0"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        line = proc.stdout.readline()  # printed when the work is done
-        work_s = time.monotonic() - start
         out, err = proc.communicate(timeout=60)
-        exit_s = time.monotonic() - start - work_s
+        # stdout is a pipe, so the program's one line arrives only with
+        # its exit: the whole run is timed, the work and at most the 5 s
+        # flush bound.
+        total_s = time.monotonic() - start
         self.assertEqual(proc.returncode, 0, err.decode())
-        self.assertEqual((line + out).decode(), "known_answer: done (4 CPU-seconds of work)\n")
-        self.assertLess(work_s, 2 * plain_s + 2.0)
-        self.assertLess(exit_s, 5.0 + 2.0)
+        self.assertEqual(out.decode(), "known_answer: done (4 CPU-seconds of work)\n")
+        self.assertLess(total_s, 2 * plain_s + 5.0 + 2.0)
 
 
 class CredentialRefresh(UploadTestCase):
