@@ -65,8 +65,9 @@ static void *watch_until_alone(void *unused)
 
 static void last_thread_check(void)
 {
-    if (!cg_own_threads_running())
-        return; /* glibc's own count ends the process */
+    /* No shortcut on "no agent thread runs": one just started (a fork
+     * child's) may not have recorded its tid yet.  Alone without any
+     * agent thread, exit(0) is what glibc is about to do anyway. */
     if (cg_own_threads_alone())
         exit(0);
     if (atomic_exchange(&g_watcher_started, true))

@@ -115,14 +115,6 @@ bool cg_own_thread_is_tid(pid_t tid)
     return false;
 }
 
-bool cg_own_threads_running(void)
-{
-    for (int i = 0; i < OWN_TIDS_MAX; i++)
-        if (atomic_load(&g_own_tids[i]) != 0)
-            return true;
-    return false;
-}
-
 /* True when the task runs (any state but zombie or dead); a task that
  * vanished meanwhile does not. */
 static bool task_is_live(pid_t tid)

@@ -50,9 +50,6 @@ bool cg_own_thread_is_current(void);
 /* True when tid is a live own thread of this process. */
 bool cg_own_thread_is_tid(pid_t tid);
 
-/* True when at least one own thread runs. */
-bool cg_own_threads_running(void);
-
 /* True when every live task of the process but the caller is an own
  * thread or a zombie (the main thread after pthread_exit stays one until
  * the process ends).  Reads /proc/self/task; false when it cannot be

@@ -39,6 +39,22 @@ t.join()
 print("parent done", flush=True)
 """
 
+# The child's thread returns at once, before the child's fresh agent
+# thread may have recorded itself as the agent's: 20 times.
+FORK_FROM_THREAD_AT_ONCE = r"""
+import os, threading
+def run():
+    pid = os.fork()
+    if pid == 0:
+        return
+    os.waitpid(pid, 0)
+for i in range(20):
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+print("parent done", flush=True)
+"""
+
 SIGPROF_VIEW = r"""
 import signal
 print(signal.getsignal(signal.SIGPROF))
@@ -132,6 +148,19 @@ class ProcessLifetime(unittest.TestCase):
                 self.assertEqual(plain.returncode, 0)
                 self.assertIn(b"child status 0", plain.stdout)
                 self.assertIn(b"parent done", plain.stdout)
+
+    def test_python_children_whose_thread_returns_at_once_all_end(self):
+        found = pythons()
+        if not found:
+            self.skipTest("no CPython 3.9+ found")
+        version, exe = found[0]
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+            f.write(FORK_FROM_THREAD_AT_ONCE)
+        try:
+            plain, _, _ = self.run_both([exe, "-W", "ignore", f.name], timeout=60)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(plain.stdout, b"parent done\n")
 
 
 class ProfileSignalView(unittest.TestCase):
