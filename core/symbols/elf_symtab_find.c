@@ -194,7 +194,8 @@ static size_t make_spans(const struct want *w, size_t n, struct span *sp, uint64
                 *longest = w[j].vaddr - w[j].best_start;
         }
     }
-    qsort(sp, k, sizeof(*sp), cmp_span);
+    if (k > 1)
+        qsort(sp, k, sizeof(*sp), cmp_span);
     for (size_t i = 0; i < k; i++) {
         if (o > 0 && sp[i].lo <= sp[o - 1].hi) {
             if (sp[i].hi > sp[o - 1].hi)

@@ -34,6 +34,8 @@ static int cmp_pc(const void *a, const void *b)
  * too many (marked `many`: they will load their tables). */
 static void expect_compact(struct cg_symbolizer *s)
 {
+    if (s->n_expect == 0)
+        return; /* s->expect may be NULL: not for qsort */
     qsort(s->expect, s->n_expect, sizeof(*s->expect), cmp_pc);
     size_t o = 0;
     for (size_t i = 0, j; i < s->n_expect; i = j) {
