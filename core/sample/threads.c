@@ -109,8 +109,10 @@ bool cg_threads_undrained_sigsafe(struct cg_threads *threads)
         int st = atomic_load_explicit(&s->state, memory_order_acquire);
         if (st != CG_SLOT_ACTIVE && st != CG_SLOT_EXITED)
             continue;
-        /* Committed first, taken second: a record taken between the two
-         * loads makes them differ, which only errs towards "undrained". */
+        /* Handler calls first, records taken second: a record taken
+         * between the two loads makes them differ, and so does a call
+         * that committed nothing (a drop); both only err towards
+         * "undrained", which costs an exit a few milliseconds' wait. */
         uint64_t committed = atomic_load(&s->handler_calls);
         if (committed != atomic_load(&s->records_taken))
             return true;

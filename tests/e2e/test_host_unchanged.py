@@ -14,7 +14,6 @@ timeouts, generous against the under-a-second the programs need.
 import os
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -131,36 +130,29 @@ class ProcessLifetime(unittest.TestCase):
                     p.wait()
             self.assertIn(rc, (0, -signal.SIGTERM))
 
+    def run_python(self, exe, script, timeout):
+        # -W ignore: 3.12+ warns about fork in a multi-threaded process
+        # (docs/python.md); the output is compared.
+        plain, _, _ = self.run_both([exe, "-W", "ignore", "-c", script], timeout=timeout)
+        self.assertEqual(plain.returncode, 0)
+        return plain.stdout
+
     def test_python_child_forked_from_a_thread_ends_when_its_thread_returns(self):
         found = pythons()
         if not found:
             self.skipTest("no CPython 3.9+ found")
         for version, exe in found:
             with self.subTest(python=version):
-                with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-                    f.write(FORK_FROM_THREAD)
-                try:
-                    # -W ignore: 3.12+ warns about fork in a multi-threaded
-                    # process (docs/python.md); the output is compared.
-                    plain, _, docs = self.run_both([exe, "-W", "ignore", f.name], timeout=30)
-                finally:
-                    os.unlink(f.name)
-                self.assertEqual(plain.returncode, 0)
-                self.assertIn(b"child status 0", plain.stdout)
-                self.assertIn(b"parent done", plain.stdout)
+                out = self.run_python(exe, FORK_FROM_THREAD, timeout=30)
+                self.assertIn(b"child status 0", out)
+                self.assertIn(b"parent done", out)
 
     def test_python_children_whose_thread_returns_at_once_all_end(self):
         found = pythons()
         if not found:
             self.skipTest("no CPython 3.9+ found")
-        version, exe = found[0]
-        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-            f.write(FORK_FROM_THREAD_AT_ONCE)
-        try:
-            plain, _, _ = self.run_both([exe, "-W", "ignore", f.name], timeout=60)
-        finally:
-            os.unlink(f.name)
-        self.assertEqual(plain.stdout, b"parent done\n")
+        out = self.run_python(found[0][1], FORK_FROM_THREAD_AT_ONCE, timeout=60)
+        self.assertEqual(out, b"parent done\n")
 
 
 class ProfileSignalView(unittest.TestCase):
