@@ -46,6 +46,10 @@
  * merged expiries are the blocked stretch's, spent elsewhere, so they are
  * counted as dropped instead of being piled onto the unblocking call.
  *
+ * Python threads (core/runtime/python.h): once an interpreter is found,
+ * the thread's Python frames follow its native ones in the record, read
+ * from the interpreter's frame chain; the agent thread names them.
+ *
  * Java threads (core/runtime/jvm.h): once a JVM is attached, the native
  * frames are kept up to CG_JAVA_NATIVE_MAX and the Java frames that
  * AsyncGetCallTrace finds follow them in the same record.  The native
@@ -56,6 +60,7 @@
 #include "preload/preload.h"
 
 #include "core/runtime/jvm.h"
+#include "core/runtime/python.h"
 #include "core/sample/count_key.h"
 #include "core/sample/frame_rules.h"
 #include "core/sample/jit_unwind.h"
@@ -296,6 +301,16 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
         if (java >= CG_MAX_UNWIND_FRAMES - native - 1)
             flags |= CG_REC_TRUNCATED;
         depth = native + java;
+    } else {
+        /* Python frames after the native ones (core/runtime/python.h). */
+        size_t room = CG_MAX_UNWIND_FRAMES - depth;
+        size_t py = cg_py_walk_sigsafe(atomic_load_explicit(&slot->stack_lo, memory_order_relaxed),
+                                       atomic_load_explicit(&slot->stack_hi, memory_order_relaxed),
+                                       &rec->pcs[depth], room);
+        if (py) {
+            flags |= CG_REC_PYTHON;
+            depth += py;
+        }
     }
     rec->depth = (uint16_t)depth;
     rec->key = CG_KEY_RUNNABLE;

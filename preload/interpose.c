@@ -20,7 +20,7 @@
  * would make every plugin load look like it came from libcgagent.so.
  * Library loads are noticed through dl_iterate_phdr's dlpi_adds/subs.
  *
- * Exports: these six names and python.c's getenv and mprotect, nothing
+ * Exports: these six names and python.c's mprotect, nothing
  * else (libcgagent.map).  The
  * version script is anonymous: a named version would stop the loader from
  * binding programs' versioned references (pthread_create@GLIBC_2.34) to us.

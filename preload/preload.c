@@ -319,8 +319,6 @@ void cg_preload_before_exit_sigsafe(void)
 {
     int saved_errno = errno;
     cg_agent_exit_flush_sigsafe(atomic_load(&cg_preload_agent), EXIT_FLUSH_TIMEOUT_MS);
-    /* After the last report, which names Python frames from the map. */
-    cg_python_at_exit_sigsafe();
     errno = saved_errno;
 }
 
@@ -333,6 +331,5 @@ __attribute__((destructor)) static void cgagent_fini(void)
          * signal may still look at the registry. */
         cg_agent_stop(agent, EXIT_FLUSH_TIMEOUT_MS);
     }
-    cg_python_at_exit_sigsafe();
     errno = saved_errno;
 }

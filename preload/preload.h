@@ -4,7 +4,7 @@
  * preload.c owns the process's agent (constructor, destructor, fork);
  * handler.c owns the SIGPROF handler and its thread-local state;
  * interpose.c owns the wrappers of libc entry points; python.c the
- * CPython hooks (getenv, mprotect, the perf map at exit);
+ * CPython hooks (mprotect, the PLT rule);
  * profile_signal.c owns what the program sees of SIGPROF;
  * lifetime.c owns the count of the program's threads (the process ends
  * when they do, whatever the agent's threads are doing);
@@ -156,13 +156,9 @@ void cg_lifetime_fork_child(void);
 
 /* ---- python.c ---- */
 
-/* When the process is CPython >= 3.12: turn the perf trampoline on and
- * learn its stub (see python.c); on 3.11 and older, one info line.  Call
- * from the constructor once the agent runs. */
+/* In a CPython process: describe the interpreter's PLT to libunwind and
+ * learn the perf trampoline's stub, for a user who turns it on (see
+ * python.c).  Call from the constructor once the agent runs. */
 void cg_python_setup(void);
-
-/* Removes /tmp/perf-PID.map when we had the interpreter write it.
- * Async-signal-safe (unlink). */
-void cg_python_at_exit_sigsafe(void);
 
 #endif

@@ -15,12 +15,12 @@
  * a dlopen'ed library's TLS is allocated on first use, with malloc).
  *
  * The wrappers (pthread_create, sigaction, signal, setitimer, _exit,
- * _Exit, getenv, mprotect; preload/interpose.c and preload/python.c say
- * what each does) must be in the program's scope to interpose, so they
- * are defined here and call the implementation's definitions once it is
+ * _Exit, mprotect; preload/interpose.c and preload/python.c say what
+ * each does) must be in the program's scope to interpose, so they are
+ * defined here and call the implementation's definitions once it is
  * loaded; before that (other libraries' constructors, or a failed load)
- * they call libc's.  getenv and mprotect never call dlsym, which can
- * allocate: an allocator that calls getenv while starting would recurse.
+ * they call libc's.  mprotect never calls dlsym, which can allocate: an
+ * allocator that calls mprotect while starting would recurse.
  *
  * The bridge (preload/bridge.h) hands the implementation the program's
  * allocator and environ, filled by static initialisation.
@@ -70,7 +70,6 @@ typedef int sigaction_fn(int, const struct sigaction *, struct sigaction *);
 typedef sighandler_t signal_fn(int, sighandler_t);
 typedef int setitimer_fn(__itimer_which_t, const struct itimerval *, struct itimerval *);
 typedef void exit_fn(int);
-typedef char *getenv_fn(const char *);
 typedef int mprotect_fn(void *, size_t, int);
 
 struct entry_points {
@@ -80,7 +79,6 @@ struct entry_points {
     setitimer_fn *setitimer;
     exit_fn *exit_now;   /* _exit */
     exit_fn *exit_now2;  /* _Exit */
-    getenv_fn *getenv;
     mprotect_fn *mprotect;
 };
 
@@ -159,19 +157,6 @@ SHIM_EXPORT void _Exit(int status)
     exit_by_libc(status);
 }
 
-/* Before the implementation is loaded: glibc's lookup, without its lock
- * or any allocation. */
-SHIM_EXPORT char *getenv(const char *name)
-{
-    if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
-        return g_impl.getenv(name);
-    size_t len = strlen(name);
-    for (char **env = environ; env && len && *env; env++)
-        if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-            return *env + len + 1;
-    return NULL;
-}
-
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
     if (atomic_load_explicit(&g_impl_ready, memory_order_acquire))
@@ -243,10 +228,9 @@ __attribute__((constructor)) static void shim_init(void)
     *(void **)&e.setitimer = dlsym(h, "setitimer");
     *(void **)&e.exit_now = dlsym(h, "_exit");
     *(void **)&e.exit_now2 = dlsym(h, "_Exit");
-    *(void **)&e.getenv = dlsym(h, "getenv");
     *(void **)&e.mprotect = dlsym(h, "mprotect");
     if (!e.pthread_create || !e.sigaction || !e.signal || !e.setitimer || !e.exit_now ||
-        !e.exit_now2 || !e.getenv || !e.mprotect) {
+        !e.exit_now2 || !e.mprotect) {
         say(path, ": an entry point is missing", NULL);
         goto out;
     }

@@ -21,6 +21,7 @@
 #include "core/base/log.h"
 #include "core/base/own_thread.h"
 #include "core/runtime/jvm.h"
+#include "core/runtime/python.h"
 #include "core/sample/frame_rules.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
@@ -127,6 +128,9 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
     struct cg_jvm_options jo = {.real = opts->real, .before_death = jvm_before_death, .ctx = a};
     if (!(a->jvm = cg_jvm_new(&jo)))
         goto err;
+    if (!(a->py = cg_py_new()) ||
+        !(a->py_scratch = malloc(CG_MAX_UNWIND_FRAMES * sizeof(*a->py_scratch))))
+        goto err;
 
     pthread_mutex_init(&a->reg_lock, NULL);
     pthread_mutex_init(&a->wake_lock, NULL);
@@ -178,6 +182,8 @@ void cg_agent_free(struct cg_agent *a)
     cg_wall_free(a->wall);
     free(a->wall_scratch);
     free(a->java_tids);
+    free(a->py_scratch);
+    cg_py_free(a->py);
     cg_stackagg_free(a->stacks);
     if (!a->jvm_attached)
         cg_jvm_free(a->jvm); /* else the VM may still call back: leaked */

@@ -103,6 +103,11 @@ struct cg_agent {
     char *exe_path;       /* /proc/self/exe at creation: pprof's main mapping; may be NULL */
     uint32_t vcpus;
 
+    /* Python frames (core/runtime/python.h): inert until an interpreter
+     * shows up. */
+    struct cg_py *py;
+    bool py_attached;             /* agent thread: last poll's answer */
+    uint64_t *py_scratch;         /* CG_MAX_UNWIND_FRAMES words, for resolving */
     /* Java frames (core/runtime/jvm.h): inert until a JVM shows up. */
     struct cg_jvm *jvm;
     bool jvm_attached;            /* agent thread: last poll's answer */

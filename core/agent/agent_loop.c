@@ -21,6 +21,7 @@
 
 #include "core/base/log.h"
 #include "core/runtime/jvm.h"
+#include "core/runtime/python.h"
 #include "core/sample/count_key.h"
 #include "core/sample/frame_rules.h"
 #include "core/sample/ring.h"
@@ -62,8 +63,8 @@ static void learn_rules(struct cg_agent *a, const struct cg_sample_rec *rec)
 {
     for (size_t i = 0; i < rec->depth; i++) {
         uint64_t pc = rec->pcs[i];
-        if (cg_word_is_java(pc))
-            return; /* native frames come first; Java words after them */
+        if (cg_word_is_java(pc) || cg_word_is_py(pc))
+            return; /* native frames come first; Java or Python words after them */
         uint64_t addr = i == 0 ? pc : pc - 1;
         enum cg_frame_rule_state st = cg_frame_rules_state(a->frame_rules, addr);
         if (st == CG_FRAME_RULE_REFUSED)
@@ -78,6 +79,21 @@ static void learn_rules(struct cg_agent *a, const struct cg_sample_rec *rec)
     }
 }
 
+/* The interpreter's loop is one large function that almost every Python
+ * sample passes through, at PCs all over it: its frame rules are learned
+ * at once (each lookup learns a whole CFI row, and addresses a row
+ * already gave are skipped), instead of a few per drain as samples miss
+ * them, each miss costing that sample a libunwind walk. */
+static void learn_python_rules(struct cg_agent *a)
+{
+    uint64_t start, end;
+    if (!a->frame_rules || !cg_py_eval_range(a->py, &start, &end))
+        return;
+    for (uint64_t pc = start; pc < end; pc += 16)
+        if (cg_frame_rules_state(a->frame_rules, pc) == CG_FRAME_RULE_UNKNOWN)
+            cg_frame_rules_learn(a->frame_rules, pc);
+}
+
 static void drain_slot(struct cg_thread_slot *s, void *ctx)
 {
     struct cg_agent *a = ctx;
@@ -90,7 +106,14 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
     while ((rec = cg_ring_peek(s->ring)) != NULL) {
         taken++;
         unsigned flags = rec->flags & (CG_REC_TRUNCATED | CG_REC_UNWIND_FAILED);
-        if (cg_stackagg_add(a->stacks, rec->pcs, rec->depth, rec->key, flags, rec->weight) == 0)
+        const uint64_t *pcs = rec->pcs;
+        size_t depth = rec->depth;
+        if (rec->flags & CG_REC_PYTHON) {
+            /* Name the code objects now, while they are likely alive. */
+            depth = cg_py_resolve(a->py, rec->pcs, depth, a->py_scratch);
+            pcs = a->py_scratch;
+        }
+        if (cg_stackagg_add(a->stacks, pcs, depth, rec->key, flags, rec->weight) == 0)
             a->samples_in_period += rec->weight;
         else
             a->drops_in_period += rec->weight;
@@ -169,6 +192,12 @@ static void drain_all(struct cg_agent *a, bool final)
     bool changed = check_modules(a);
     if (!final && !cg_agent_is_stopped(a))
         a->jvm_attached = cg_jvm_poll(a->jvm, changed) || a->jvm_attached;
+    if (!final && !cg_agent_is_stopped(a)) {
+        bool was = a->py_attached;
+        a->py_attached = cg_py_poll(a->py, changed);
+        if (a->py_attached && !was)
+            learn_python_rules(a);
+    }
     uint64_t before = a->samples_in_period;
     uint64_t t0 = cg_cpu_account_now();
     a->rules_learned_in_drain = final ? CG_RULES_PER_DRAIN : 0;
@@ -238,6 +267,17 @@ static void wall_sample_slot(struct cg_thread_slot *s, void *ctx)
     if (cg_wall_unwind(a->wall, &st, a->wall_scratch, CG_MAX_UNWIND_FRAMES, &depth) != 0)
         return;
     a->wall_unwinds++;
+    if (a->py_attached) {
+        /* Its Python callers, read while it still waits (checked again
+         * below), named at once. */
+        size_t n = cg_py_walk_thread(a->py, s->tid, a->wall_scratch + depth,
+                                     CG_MAX_UNWIND_FRAMES - depth);
+        if (n) {
+            n = cg_py_resolve(a->py, a->wall_scratch + depth, n, a->py_scratch);
+            memcpy(a->wall_scratch + depth, a->py_scratch, n * sizeof(*a->py_scratch));
+            depth += n;
+        }
+    }
     struct cg_wall_state again;
     if (cg_wall_read_state(s->tid, &again) != 0 || !again.in_syscall || again.sp != st.sp ||
         again.pc != st.pc || again.nr != st.nr) {
@@ -273,6 +313,8 @@ static void wall_tick(struct cg_agent *a)
     a->java_tids_n = 0;
     if (a->jvm_attached && cg_jvm_wall_sample(a->jvm, a->max_stack_depth, java_wall_sample, a) > 0)
         qsort(a->java_tids, a->java_tids_n, sizeof(*a->java_tids), cmp_tid);
+    if (a->py_attached)
+        cg_py_threads_snapshot(a->py);
     cg_threads_for_each(a->threads, wall_sample_slot, a);
     if (a->samples_in_period)
         atomic_store(&a->unreported, true);
@@ -393,6 +435,10 @@ static void ack_jvm_flush(struct cg_agent *a)
     pthread_mutex_unlock(&a->wake_lock);
 }
 
+/* While a CPython interpreter is starting, the first second. */
+#define PY_PENDING_POLL_NS (10ull * 1000000u)
+#define PY_PENDING_FOR_NS (1000ull * 1000000u)
+
 void *cg_agent_main(void *arg)
 {
     struct cg_agent *a = arg;
@@ -404,11 +450,18 @@ void *cg_agent_main(void *arg)
     if (a->opts.start_delay_ms)
         stop = wait_until(a, now + a->opts.start_delay_ms * 1000000u);
     uint64_t drain_ns = a->opts.drain_interval_ms * 1000000u;
+    if (!stop)
+        cg_py_poll(a->py, true); /* finds an interpreter that is starting */
     uint64_t next_rescan = 0;
     uint64_t next_report = cg_clock_ns(CLOCK_MONOTONIC) + a->reporting_interval_ms * 1000000u;
     uint64_t next_wall = cg_clock_ns(CLOCK_MONOTONIC) + a->wall_interval_ms * 1000000u;
     while (!stop) {
         uint64_t wake = cg_clock_ns(CLOCK_MONOTONIC) + drain_ns;
+        /* An interpreter found but not yet started: look again soon, so
+         * its first samples get Python frames too. */
+        if (drain_ns > PY_PENDING_POLL_NS && cg_py_pending(a->py) &&
+            wake - a->started_mono_ns < PY_PENDING_FOR_NS)
+            wake -= drain_ns - PY_PENDING_POLL_NS;
         if (a->wall_interval_ms && next_wall < wake)
             wake = next_wall;
         if ((stop = wait_until(a, wake)))

@@ -15,6 +15,7 @@
 #include "core/profile/calltree.h"
 #include "core/profile/profile_doc.h"
 #include "core/runtime/jvm.h"
+#include "core/runtime/python.h"
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
@@ -27,7 +28,7 @@
 
 size_t cg_agent_bytes(const struct cg_agent *a)
 {
-    return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) + cg_jvm_bytes(a->jvm) +
+    return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) + cg_jvm_bytes(a->jvm) + cg_py_bytes(a->py) +
            (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes +
            cg_uploader_bytes(a->uploader);
 }
@@ -36,15 +37,56 @@ struct build_ctx {
     struct cg_agent *a;
     struct cg_calltree *tree;
     struct cg_frame *frames;
+    struct cg_py_merged *merged;
     int err;
 };
 
+/* Return addresses point after the call instruction, so every frame but
+ * the interrupted one (i == 0) is looked up at pc - 1: otherwise a call
+ * that ends a function would be charged to the next function. */
+static struct cg_symbol resolve_native(struct build_ctx *b, uint64_t pc, size_t i)
+{
+    if (i > 0 && pc > 0)
+        pc -= 1;
+    struct cg_symbol sym;
+    if (cg_symbolizer_resolve(b->a->symbolizer, (uintptr_t)pc, &sym) != 0) {
+        sym.name = "[unknown]";
+        sym.file = NULL;
+    }
+    return sym;
+}
+
+/* A native frame the perf map names as Python code: a stub of the perf
+ * trampoline a user turned on, whose function the frame chain gives
+ * anyway. */
+static bool is_python_stub(const struct cg_symbol *sym)
+{
+    size_t len = sym->file ? strlen(sym->file) : 0;
+    return len && (sym->file[0] == '<' || (len > 3 && strcmp(sym->file + len - 3, ".py") == 0));
+}
+
+/* A stack with Python frames: native and Python frames in one list
+ * (core/runtime/python.h), leaf first. */
+static size_t python_frames(struct build_ctx *b, const struct cg_stack_view *st)
+{
+    size_t n = cg_py_merge(b->a->py, st->pcs, st->depth, b->merged, CG_MAX_UNWIND_FRAMES), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct cg_py_merged *m = &b->merged[i];
+        if (m->python) {
+            b->frames[k++] = (struct cg_frame){.name = m->name, .file = m->file, .line = m->line};
+            continue;
+        }
+        struct cg_symbol sym = resolve_native(b, m->pc, m->leaf ? 0 : 1);
+        if (!is_python_stub(&sym))
+            b->frames[k++] = (struct cg_frame){.name = sym.name, .file = sym.file};
+    }
+    return k;
+}
+
 /* Symbolizes one unique stack (leaf first in the record) into root-first
- * frames.  Return addresses point after the call instruction, so every
- * frame but the interrupted one is looked up at pc - 1: otherwise a call
- * that ends a function would be charged to the next function.  A stack
- * with Java frames (ring.h) keeps its native frames only up to the first
- * one in no loaded object: past it the native unwind was in JIT code. */
+ * frames.  A stack with Java frames (ring.h) keeps its native frames only
+ * up to the first one in no loaded object: past it the native unwind was
+ * in JIT code. */
 static void add_stack(const struct cg_stack_view *st, void *ctx)
 {
     struct build_ctx *b = ctx;
@@ -52,33 +94,27 @@ static void add_stack(const struct cg_stack_view *st, void *ctx)
         return;
     size_t depth = st->depth, java_at = depth, n = 0;
     for (size_t i = 0; i < depth; i++) {
+        if (cg_word_is_py(st->pcs[i])) {
+            n = python_frames(b, st);
+            goto add;
+        }
         if (cg_word_is_java(st->pcs[i])) {
             java_at = i;
             break;
         }
     }
     for (size_t i = 0; i < java_at; i++) {
-        uint64_t pc = st->pcs[i];
-        if (i > 0 && pc > 0)
-            pc -= 1;
-        struct cg_symbol sym;
-        if (cg_symbolizer_resolve(b->a->symbolizer, (uintptr_t)pc, &sym) != 0) {
-            sym.name = "[unknown]";
-            sym.file = NULL;
-        }
+        struct cg_symbol sym = resolve_native(b, st->pcs[i], i);
         if (java_at < depth && !sym.file)
             break;
-        b->frames[n].name = sym.name;
-        b->frames[n].file = sym.file;
-        n++;
+        b->frames[n++] = (struct cg_frame){.name = sym.name, .file = sym.file};
     }
     for (size_t i = java_at; i + 1 < depth; i += 2) {
         struct cg_java_frame jf;
         cg_jvm_frame(b->a->jvm, st->pcs[i + 1], (int32_t)(uint32_t)st->pcs[i], &jf);
-        b->frames[n].name = jf.name;
-        b->frames[n].file = jf.file;
-        n++;
+        b->frames[n++] = (struct cg_frame){.name = jf.name, .file = jf.file, .line = jf.line};
     }
+add:
     for (size_t i = 0; i < n / 2; i++) { /* leaf first → root first */
         struct cg_frame t = b->frames[i];
         b->frames[i] = b->frames[n - 1 - i];
@@ -95,7 +131,8 @@ static void add_stack(const struct cg_stack_view *st, void *ctx)
  * (cg_symbolizer_expect). */
 static void expect_stack(const struct cg_stack_view *st, void *ctx)
 {
-    for (size_t i = 0; i < st->depth && !cg_word_is_java(st->pcs[i]); i++)
+    for (size_t i = 0; i < st->depth && !cg_word_is_java(st->pcs[i]) && !cg_word_is_py(st->pcs[i]);
+         i++)
         cg_symbolizer_expect(ctx, (uintptr_t)(i > 0 && st->pcs[i] > 0 ? st->pcs[i] - 1
                                                                        : st->pcs[i]));
 }
@@ -171,8 +208,9 @@ void cg_agent_report(struct cg_agent *a, bool final)
     }
 
     struct build_ctx b = {a, cg_calltree_new(a->max_stack_depth),
-                          malloc(CG_MAX_UNWIND_FRAMES * sizeof(struct cg_frame)), 0};
-    if (!b.tree || !b.frames) {
+                          malloc(CG_MAX_UNWIND_FRAMES * sizeof(struct cg_frame)),
+                          malloc(CG_MAX_UNWIND_FRAMES * sizeof(struct cg_py_merged)), 0};
+    if (!b.tree || !b.frames || !b.merged) {
         CG_ERROR("out of memory building the call tree; profile dropped");
         goto done;
     }
@@ -251,6 +289,7 @@ void cg_agent_report(struct cg_agent *a, bool final)
 done:
     cg_calltree_free(b.tree);
     free(b.frames);
+    free(b.merged);
     /* Every name is copied into the tree (the uploader's queue holds trees,
      * never the symbolizer's strings): old JIT names may go. */
     cg_symbolizer_next_generation(a->symbolizer);

@@ -6,6 +6,8 @@
  * and lookups go through one global open-addressing hash keyed by
  * (parent index, name pointer, file pointer) — interned strings
  * (core/base/strpool.h) compare by pointer.  Building a 50,000-node tree is a few ms.
+ * Lines are not part of the key: a node widens its [line_min, line_max]
+ * (8 bytes a node) instead of splitting per line.
  */
 #include "core/profile/calltree.h"
 
@@ -20,6 +22,7 @@ struct cg_calltree_node {
     const char *file;   /* interned or NULL */
     uint32_t parent;
     uint32_t first_child, last_child, next_sibling; /* 0 = none (0 is the root) */
+    uint32_t line_min, line_max; /* known source lines seen; 0 = none */
     uint64_t self[CG_KEY_COUNT];
     struct cg_calltree *tree; /* for traversal from a bare node pointer */
 };
@@ -155,11 +158,24 @@ static uint32_t child(struct cg_calltree *t, uint32_t parent, const char *name, 
     return k;
 }
 
-int cg_calltree_add(struct cg_calltree *t, const struct cg_frame *frames, size_t depth,
-                    enum cg_count_key key, uint64_t count)
+static void widen(struct cg_calltree_node *nd, int line)
 {
-    if (depth == 0 || count == 0 || (unsigned)key >= CG_KEY_COUNT)
-        return 0;
+    if (line <= 0)
+        return;
+    uint32_t l = (uint32_t)line;
+    if (!nd->line_min || l < nd->line_min)
+        nd->line_min = l;
+    if (l > nd->line_max)
+        nd->line_max = l;
+}
+
+/* Finds or creates the nodes of the stack (truncated at the depth limit),
+ * widening each one's line range by its frame's line and, when line_max is
+ * not NULL, by line_max[i] too.  *leaf_out (may be NULL) gets the last
+ * node.  Returns 0 or CG_ENOMEM. */
+static int add_path(struct cg_calltree *t, const struct cg_frame *frames, size_t depth,
+                    const int *line_max, uint32_t *leaf_out)
+{
     bool truncated = t->max_depth && depth > t->max_depth;
     size_t keep = truncated ? t->max_depth - 1 : depth;
     uint32_t at = 0;
@@ -181,21 +197,48 @@ int cg_calltree_add(struct cg_calltree *t, const struct cg_frame *frames, size_t
         if (next == 0)
             return CG_ENOMEM;
         at = next;
+        if (i < keep) {
+            widen(&t->nodes[at], frames[i].line);
+            if (line_max)
+                widen(&t->nodes[at], line_max[i]);
+        }
     }
+    if (leaf_out)
+        *leaf_out = at;
+    return 0;
+}
+
+int cg_calltree_add(struct cg_calltree *t, const struct cg_frame *frames, size_t depth,
+                    enum cg_count_key key, uint64_t count)
+{
+    if (depth == 0 || count == 0 || (unsigned)key >= CG_KEY_COUNT)
+        return 0;
+    uint32_t at;
+    int rc = add_path(t, frames, depth, NULL, &at);
+    if (rc)
+        return rc;
     t->nodes[at].self[key] += count;
     t->totals[key] += count;
     return 0;
 }
 
-/* Merge walks src depth-first, mapping each src node to its dst node. */
+int cg_calltree_add_lines(struct cg_calltree *t, const struct cg_frame *frames, size_t depth)
+{
+    return depth ? add_path(t, frames, depth, NULL, NULL) : 0;
+}
+
+/* Merge walks src depth-first, mapping each src node to its dst node.  The
+ * path carries each node's line_min as the frame's line and its line_max
+ * alongside, so ancestors get their whole range from any descendant. */
 int cg_calltree_merge(struct cg_calltree *dst, const struct cg_calltree *src)
 {
     size_t n = src->n_nodes;
     struct cg_frame *path = malloc(n * sizeof(*path));
+    int *path_max = malloc(n * sizeof(*path_max));
     uint32_t *stack = malloc(n * sizeof(*stack));
     uint32_t *depth_of = malloc(n * sizeof(*depth_of));
     int rc = 0;
-    if (!path || !stack || !depth_of) {
+    if (!path || !path_max || !stack || !depth_of) {
         rc = CG_ENOMEM;
         goto out;
     }
@@ -212,16 +255,26 @@ int cg_calltree_merge(struct cg_calltree *dst, const struct cg_calltree *src)
         depth_of[k] = d;
         path[d - 1].name = nd->name;
         path[d - 1].file = nd->file;
-        for (int key = 0; key < CG_KEY_COUNT && rc == 0; key++)
-            if (nd->self[key])
-                rc = cg_calltree_add(dst, path, d, (enum cg_count_key)key, nd->self[key]);
-        if (rc)
-            break;
+        path[d - 1].line = (int)nd->line_min;
+        path_max[d - 1] = (int)nd->line_max;
+        bool any = false;
+        for (int key = 0; key < CG_KEY_COUNT; key++)
+            any |= nd->self[key] != 0;
+        if (any) {
+            uint32_t at;
+            if ((rc = add_path(dst, path, d, path_max, &at)) != 0)
+                break;
+            for (int key = 0; key < CG_KEY_COUNT; key++) {
+                dst->nodes[at].self[key] += nd->self[key];
+                dst->totals[key] += nd->self[key];
+            }
+        }
         for (uint32_t c = nd->first_child; c; c = src->nodes[c].next_sibling)
             stack[sp++] = c;
     }
 out:
     free(path);
+    free(path_max);
     free(stack);
     free(depth_of);
     return rc;
@@ -276,4 +329,14 @@ const char *cg_calltree_node_file(const struct cg_calltree_node *n)
 uint64_t cg_calltree_node_self(const struct cg_calltree_node *n, enum cg_count_key key)
 {
     return (unsigned)key < CG_KEY_COUNT ? n->self[key] : 0;
+}
+
+int cg_calltree_node_line_min(const struct cg_calltree_node *n)
+{
+    return (int)n->line_min;
+}
+
+int cg_calltree_node_line_max(const struct cg_calltree_node *n)
+{
+    return (int)n->line_max;
 }

@@ -4,7 +4,8 @@
  * Stacks go in root first; each node is identified by (parent, frame
  * name, file) and holds SELF sample counts per count key (samples of
  * stacks that ended there).  Frame strings are interned by the tree, so
- * callers may pass borrowed strings.
+ * callers may pass borrowed strings.  Source lines do not split nodes:
+ * each node keeps the smallest and largest known line its frames had.
  *
  * Owns: the tree owns its nodes and strings; traversal pointers stay
  * valid until the tree is changed or freed.
@@ -21,10 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One frame; both strings borrowed.  file may be NULL (unknown). */
+/* One frame; both strings borrowed.  file may be NULL (unknown).  line is
+ * the 1-based source line; 0 (or negative) means unknown.  Set it in every
+ * frame (a malloc'd frame array holds garbage there); positional
+ * initializers need all three fields (-Wmissing-field-initializers). */
 struct cg_frame {
     const char *name;
     const char *file;
+    int line;
 };
 
 /* Name of the frame that ends a stack cut at the depth limit. */
@@ -46,8 +51,16 @@ void cg_calltree_free(struct cg_calltree *tree);
 int cg_calltree_add(struct cg_calltree *tree, const struct cg_frame *frames, size_t depth,
                     enum cg_count_key key, uint64_t count);
 
-/* Adds every count of src into dst (src unchanged; the depth limit of dst
- * applies).  Returns 0 or CG_ENOMEM (dst may then hold part of src). */
+/* Records the frames' lines on the nodes of the stack frames[0] ..
+ * frames[depth-1] as cg_calltree_add does, but adds no samples (missing
+ * nodes are created, with none).  For a reader that knows a node's line
+ * range: add its samples with the first line, then call this with the
+ * last.  Returns 0 or CG_ENOMEM. */
+int cg_calltree_add_lines(struct cg_calltree *tree, const struct cg_frame *frames, size_t depth);
+
+/* Adds every count and line range of src into dst (src unchanged; the
+ * depth limit of dst applies).  Returns 0 or CG_ENOMEM (dst may then hold
+ * part of src). */
 int cg_calltree_merge(struct cg_calltree *dst, const struct cg_calltree *src);
 
 uint64_t cg_calltree_total(const struct cg_calltree *tree, enum cg_count_key key);
@@ -63,5 +76,9 @@ const struct cg_calltree_node *cg_calltree_node_next_sibling(const struct cg_cal
 const char *cg_calltree_node_name(const struct cg_calltree_node *n);
 const char *cg_calltree_node_file(const struct cg_calltree_node *n);
 uint64_t cg_calltree_node_self(const struct cg_calltree_node *n, enum cg_count_key key);
+/* The smallest and largest line seen for the node; 0 when none was known
+ * (then both are 0).  min == max when one line was seen. */
+int cg_calltree_node_line_min(const struct cg_calltree_node *n);
+int cg_calltree_node_line_max(const struct cg_calltree_node *n);
 
 #endif

@@ -18,8 +18,16 @@
  * duration_nanos=10, period_type=11, period=12, default_sample_type=14;
  * ValueType.type=1, unit=2; Sample.location_id=1 (packed), value=2
  * (packed); Mapping.id=1, filename=5, build_id=6, has_functions=7;
- * Location.id=1, mapping_id=2, line=4; Line.function_id=1; Function.id=1,
- * name=2, system_name=3, filename=4.
+ * Location.id=1, mapping_id=2, line=4; Line.function_id=1, line=2;
+ * Function.id=1, name=2, system_name=3, filename=4.
+ *
+ * Lines: a call-tree node keeps a line range, a Location holds one line.
+ * Each distinct (name, file) is one Function (start_line left 0); each
+ * distinct (function, line) is one Location, line being the node's
+ * smallest line (0, left out, when none is known).  Nodes of one function
+ * at different lines are different locations; a node whose frames ran
+ * several lines is shown at its first.  Without lines location ids equal
+ * function ids, as before lines existed.
  */
 #include "core/profile/pprof.h"
 
@@ -176,8 +184,8 @@ static const char *const value_type[N_VALUES][2] = {
 
 struct enc {
     struct pb out, tmp, tmp2;
-    struct ptab strs, funcs, maps;
-    uint64_t n_strs, n_funcs, n_maps;
+    struct ptab strs, funcs, locs, maps;
+    uint64_t n_strs, n_funcs, n_locs, n_maps;
     const char *main_file; /* mapping 1; borrowed from the meta */
     uint64_t cpu_period_ns, wall_period_ns;
     uint64_t *path; /* location ids, root first */
@@ -237,8 +245,8 @@ static uint64_t mapping_id(struct enc *e, const char *file)
     return *v;
 }
 
-/* Function and Location ids are the same number: one location per function. */
-static uint64_t location_id(struct enc *e, const char *name, const char *file)
+/* Id of the Function (name, file), written on first use. */
+static uint64_t function_id(struct enc *e, const char *name, const char *file)
 {
     bool created;
     uint64_t *v = ptab_get(&e->funcs, name, file, &created);
@@ -249,15 +257,38 @@ static uint64_t location_id(struct enc *e, const char *name, const char *file)
     if (!created)
         return *v;
     uint64_t id = *v = ++e->n_funcs;
-    uint64_t sname = str_id(e, name), sfile = str_id(e, file), map = mapping_id(e, file);
+    uint64_t sname = str_id(e, name), sfile = str_id(e, file);
     pb_uint(&e->tmp, 1, id);
     pb_uint(&e->tmp, 2, sname);
     pb_uint(&e->tmp, 3, sname);
     pb_uint(&e->tmp, 4, sfile);
     pb_msg(&e->out, 5, &e->tmp);
+    return id;
+}
+
+/* Id of the Location (function of name and file, line), written on first
+ * use.  The table is keyed by the two numbers as pointers (shifted past
+ * ptab's >> 3). */
+static uint64_t location_id(struct enc *e, const char *name, const char *file, int line)
+{
+    uint64_t fid = function_id(e, name, file);
+    uint64_t ln = line > 0 ? (uint64_t)line : 0;
+    if (!fid)
+        return 0;
+    bool created;
+    uint64_t *v = ptab_get(&e->locs, (const void *)(uintptr_t)(fid << 3),
+                           (const void *)(uintptr_t)(ln << 3), &created);
+    if (!v) {
+        e->oom = true;
+        return 0;
+    }
+    if (!created)
+        return *v;
+    uint64_t id = *v = ++e->n_locs, map = mapping_id(e, file);
     pb_uint(&e->tmp, 1, id);
     pb_uint(&e->tmp, 2, map);
-    pb_uint(&e->tmp2, 1, id); /* Line.function_id */
+    pb_uint(&e->tmp2, 1, fid); /* Line.function_id */
+    pb_uint(&e->tmp2, 2, ln);  /* Line.line */
     pb_msg(&e->tmp, 4, &e->tmp2);
     pb_msg(&e->out, 4, &e->tmp);
     return id;
@@ -267,7 +298,8 @@ static void walk(struct enc *e, const struct cg_calltree_node *n, size_t depth)
 {
     for (const struct cg_calltree_node *c = cg_calltree_node_first_child(n); c && !e->oom;
          c = cg_calltree_node_next_sibling(c)) {
-        e->path[depth] = location_id(e, cg_calltree_node_name(c), cg_calltree_node_file(c));
+        e->path[depth] = location_id(e, cg_calltree_node_name(c), cg_calltree_node_file(c),
+                                     cg_calltree_node_line_min(c));
         uint64_t cpu = cg_calltree_node_self(c, CG_KEY_RUNNABLE);
         /* pprof has one waiting type: TIMED_WAITING (Java) is waiting too. */
         uint64_t waiting = cg_calltree_node_self(c, CG_KEY_WAITING) +
@@ -365,6 +397,7 @@ out:
     free(e.path);
     ptab_free(&e.strs);
     ptab_free(&e.funcs);
+    ptab_free(&e.locs);
     ptab_free(&e.maps);
     return gz;
 }

@@ -8,8 +8,9 @@
  * (WAITING and BLOCKED samples times the wall period).  CPU is the
  * default_sample_type; period_type is cpu/nanoseconds with the CPU period
  * (1e9 / sampleWeights.RUNNABLE).  Each distinct (function name, file) is
- * one Function and one Location; each node with self samples is one
- * Sample whose locations run leaf first.  Mappings carry the object files
+ * one Function, each distinct (function, line) one Location whose Line
+ * has the node's smallest known source line (pprof.c); each node with
+ * self samples is one Sample whose locations run leaf first.  Mappings carry the object files
  * and their GNU build ids; meta->main_file, when set, is mapping 1 (the
  * "File:" pprof shows).
  *

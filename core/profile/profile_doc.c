@@ -194,7 +194,8 @@ static bool name_repeats(const char *const *sorted, size_t n, const char *name)
     return lo + 1 < n && sorted[lo + 1] == name;
 }
 
-/* Writes node's members (counts, file, children) without braces.
+/* Writes node's members (counts, file, line, children) without braces;
+ * line is [n], or [min,max] when the node's frames had several lines.
  * Recursion depth is bounded by the tree's depth limit. */
 static void encode_node(struct out *o, const struct cg_calltree_node *n)
 {
@@ -220,6 +221,15 @@ static void encode_node(struct out *o, const struct cg_calltree_node *n)
     if (file) {
         out_lit(o, first ? "\"file\":" : ",\"file\":");
         out_str(o, file);
+        first = false;
+    }
+    int lo = cg_calltree_node_line_min(n), hi = cg_calltree_node_line_max(n);
+    if (lo > 0) {
+        out_lit(o, first ? "\"line\":[" : ",\"line\":[");
+        if (hi > lo)
+            out_fmt(o, "%d,%d]", lo, hi);
+        else
+            out_fmt(o, "%d]", lo);
         first = false;
     }
     const struct cg_calltree_node *c = cg_calltree_node_first_child(n);
@@ -351,6 +361,30 @@ char *cg_profile_doc_encode(const struct cg_calltree *tree, const struct cg_prof
     return o.buf;
 }
 
+/* A node's "line": [n] or [min, max] of positive integers; anything else
+ * reads as no line (lines are a hint, not worth rejecting a profile). */
+static void decode_lines(json_t *line, int *lo, int *hi)
+{
+    *lo = *hi = 0;
+    size_t n = json_array_size(line);
+    if (n < 1 || n > 2)
+        return;
+    json_int_t a = json_integer_value(json_array_get(line, 0));
+    json_int_t b = n == 2 ? json_integer_value(json_array_get(line, 1)) : a;
+    if (a <= 0 || b <= 0 || a > INT32_MAX || b > INT32_MAX) /* non-integers read as 0 */
+        return;
+    *lo = (int)(a < b ? a : b);
+    *hi = (int)(a < b ? b : a);
+}
+
+static uint64_t all_samples(const struct cg_calltree *tree)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < CG_KEY_COUNT; k++)
+        n += cg_calltree_total(tree, (enum cg_count_key)k);
+    return n;
+}
+
 static int decode_node(json_t *obj, struct cg_calltree *tree, struct cg_frame *path,
                        size_t depth, size_t max_depth, char *err, size_t err_size)
 {
@@ -390,11 +424,21 @@ static int decode_node(json_t *obj, struct cg_calltree *tree, struct cg_frame *p
     json_t *child;
     json_object_foreach(children, name, child) {
         json_t *file = json_is_object(child) ? json_object_get(child, "file") : NULL;
+        int lo, hi;
+        decode_lines(json_is_object(child) ? json_object_get(child, "line") : NULL, &lo, &hi);
         path[depth].name = name;
         path[depth].file = json_is_string(file) ? json_string_value(file) : NULL;
+        path[depth].line = lo; /* the samples below carry the first line */
+        uint64_t before = all_samples(tree);
         int rc = decode_node(child, tree, path, depth + 1, max_depth, err, err_size);
         if (rc)
             return rc;
+        /* then the last, when the node exists (it had samples below) */
+        if (hi > lo && all_samples(tree) != before) {
+            path[depth].line = hi;
+            if ((rc = cg_calltree_add_lines(tree, path, depth + 1)) != 0)
+                return rc;
+        }
     }
     return 0;
 }

@@ -44,6 +44,8 @@ enum {
     CG_REC_UNWIND_FAILED = 1u << 2, /* only the interrupted PC is known */
     CG_REC_SLOW = 1u << 3,      /* unwound by libunwind: the frame rules
                                    (frame_rules.h) lacked an address */
+    CG_REC_PYTHON = 1u << 4,    /* Python words follow the native frames
+                                   (core/runtime/python.h) */
 };
 
 /* Java frames (core/runtime/jvm.h) travel in the same array as native
@@ -52,6 +54,8 @@ enum {
  * table keeps them apart from native frames without a format of its own.
  * A jmethodID of 0 marks a Java stack that could not be walked; the bci
  * word then carries AsyncGetCallTrace's (negative) reason. */
+/* Python frames (core/runtime/python.h) follow the same idea with a tag
+ * of their own, CG_PY_WORD_TAG, three words each. */
 #define CG_JAVA_WORD_MASK 0xffff000000000000ull
 #define CG_JAVA_WORD_TAG 0xca5e000000000000ull
 

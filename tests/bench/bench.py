@@ -8,6 +8,8 @@
    agent's handler, spinning on the CPU between them
    (tests/bench/signal_cost.c), plus the agent's own measure
    (debugInfo.genericMetrics.handlerNsAverage).
+   1b. The handler's ns per sample on CPython 3.9, 3.11, 3.12 and 3.13
+   beside a C program of about the same depth (tests/bench/python_bench.py).
 2. Whole-process CPU time at 100 Hz: the plain and the profiled program
    side by side, one per CPU, in shuffled rounds (tests/bench/runs.py);
    median of the per-pair ratios with a 95% confidence interval, an A/A
@@ -20,6 +22,9 @@
    run (start-up, SIGPROF handler, other threads, exit), measured from
    outside it the same way for each (tests/bench/own_cost.py): settled
    where the ratios' noise is larger than the profilers' differences.
+   2b. A call-heavy Python program (tests/workloads/python/calls.py) with
+   and without the agent on CPython 3.11, 3.12 and 3.13, at least 9
+   interleaved rounds, with its A/A pair (tests/bench/python_bench.py).
 3. Fixed cost per process: /bin/true under each profiler.
    Beside them, the agent's own CPU per second of run time by activity
    (debugInfo.genericMetrics agentCpuNs.*, docs/format.md).
@@ -240,7 +245,7 @@ def main():
                                            100 if args.quick else 200)
 
         print("== 1b. Inside the handler: CPython vs a C program of about the same depth")
-        python_bench.python_vs_c(build)
+        results["python_handler"] = python_bench.python_vs_c(build)
 
         print("== 2. Whole-process CPU time at 100 Hz (median ratio [95% CI])")
         known = os.path.join(build, "workloads", "known_answer")
@@ -261,6 +266,10 @@ def main():
                 results["xz_own_cost"] = own_cost.report("xz -6 -T1", own_cost.own_costs(
                     xz, profs, with_floor, 3 if args.quick else 11, meter))
         results["java_known_answer"] = java_overhead(profs, rounds, "1" if args.quick else "3")
+
+        print("== 2b. CPython, call-heavy (tests/workloads/python/calls.py): whole-process "
+              "CPU time at 100 Hz (median ratio [95% CI])")
+        results["python_calls"] = python_bench.call_overhead(profs, rounds, args.quick)
 
         print("== 3. Fixed cost per process: /bin/true")
         results["fixed_cost_ms"] = fixed_cost(profs, names, 20 if args.quick else 100)

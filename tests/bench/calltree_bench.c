@@ -40,9 +40,9 @@ int main(void)
         struct cg_calltree *t = cg_calltree_new(1000);
         struct cg_frame fr[DEPTH];
         for (int s = 0; s < STACKS; s++) {
-            fr[0] = (struct cg_frame){"main", "/srv/app/bin/server"};
+            fr[0] = (struct cg_frame){"main", "/srv/app/bin/server", 0};
             for (int k = 1; k < DEPTH; k++)
-                fr[k] = (struct cg_frame){names[s * (DEPTH - 1) + k - 1], "/srv/app/bin/server"};
+                fr[k] = (struct cg_frame){names[s * (DEPTH - 1) + k - 1], "/srv/app/bin/server", 0};
             if (cg_calltree_add(t, fr, DEPTH, CG_KEY_RUNNABLE, 1 + (uint64_t)(s % 7)) != 0)
                 return 1;
         }

@@ -1,38 +1,56 @@
-"""Handler cost on CPython (with and without Python frames) beside a C
-program of about the same stack depth, as the agent measures it inside
-the handler (debugInfo.genericMetrics.handlerNsAverage)."""
+"""CPython in `make bench`.
+
+- python_vs_c (section 1b): handler cost per sample on CPython 3.9, 3.11,
+  3.12 and 3.13 (Python frames read from the interpreter's frame chain)
+  beside a C program of about the same stack depth, as the agent
+  measures it inside the handler (debugInfo.genericMetrics.
+  handlerNsAverage), with the ratio to the C cost.
+- call_overhead (section 2b): whole-process CPU time of a call-heavy
+  Python program (tests/workloads/python/calls.py: recursive fib and a
+  loop of method calls, fixed work) with and without the agent at 100 Hz
+  on 3.11, 3.12 and 3.13, in interleaved rounds (side by side on two
+  CPUs when there are two, tests/bench/runs.py), with an A/A pair (plain
+  beside plain) showing the machine's noise; the median of the per-round
+  ratios with its 95% interval (stats.median_ci).
+
+Nothing here asserts a timing.
+"""
 import glob
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import tempfile
 
 import runs
+from stats import fmt_ratio, median_ci
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PYDIR = os.path.join(ROOT, "tests", "workloads", "python")
+HANDLER_VERSIONS = ("3.9", "3.11", "3.12", "3.13")
+CALL_VERSIONS = ("3.11", "3.12", "3.13")
+MIN_ROUNDS = 9
 
 
-def python_exes():
-    """[(version, path)] of CPython >= 3.12 in ~/.pyenv/versions or on PATH."""
-    import shutil
-    out = []
-    for v in ("3.12", "3.13", "3.14"):
-        found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/%s.*/bin/python%s" % (v, v))))
-        exe = found[-1] if found else shutil.which("python" + v)
-        if exe:
-            out.append((v, exe))
-    return out
+def find_python(version):
+    """The newest pythonX.Y in ~/.pyenv/versions, else on PATH, else None
+    (as tests/e2e/test_python.py finds them)."""
+    found = sorted(glob.glob(os.path.expanduser(
+        "~/.pyenv/versions/%s.*/bin/python%s" % (version, version))))
+    return found[-1] if found else shutil.which("python" + version)
 
 
 def handler_run(build, argv, **extra):
     """(handler ns per sample, samples, mean frames per sample) of one run."""
     with tempfile.TemporaryDirectory() as out:
         env = runs.clean_env(LD_PRELOAD=os.path.join(build, "libcgagent.so"), CGAGENT_OUTPUT=out,
-                        **extra)
+                             **extra)
         subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True)
         ns = n = frames = weighted = 0
         for path in glob.glob(os.path.join(out, "*.json")):
-            doc = json.load(open(path))
+            with open(path) as f:
+                doc = json.load(f)
             gm = doc.get("debugInfo", {}).get("genericMetrics", {})
             calls = gm.get("handlerCalls", 0)
             ns += gm.get("handlerNsAverage", 0) * calls
@@ -50,19 +68,68 @@ def handler_run(build, argv, **extra):
 
 
 def python_vs_c(build):
-    ka = os.path.join(ROOT, "tests", "workloads", "python", "ka.py")
+    """Prints, per CPython found, its handler ns per sample beside the C
+    program's and the ratio; returns them."""
+    ka = os.path.join(PYDIR, "ka.py")
     deep = os.path.join(build, "workloads", "deep_stack")
-    cases = []
-    for v, exe in python_exes():
-        cases.append(("python %s, Python frames" % v, [exe, ka, "1.5"], {}))
-        cases.append(("python %s, native only" % v, [exe, ka, "1.5"], {"PYTHONPERFSUPPORT": "0"}))
-    if not cases:
-        print("   (no CPython 3.12 or newer found)")
-        return
     c_ns, c_n, c_depth = handler_run(build, [deep, "4.8", "20"])
     print("   %-30s %6.0f ns per sample, %4d samples, %4.1f frames" % (
         "C deep_stack (depth 20)", c_ns or 0, c_n, c_depth))
-    for name, argv, extra in cases:
-        ns, n, depth = handler_run(build, argv, **extra)
-        print("   %-30s %6.0f ns per sample, %4d samples, %4.1f frames, %.2fx the C cost" % (
-            name, ns or 0, n, depth, (ns or 0) / c_ns if c_ns else 0))
+    out = {"c": {"ns": c_ns, "samples": c_n, "frames": c_depth}}
+    for v in HANDLER_VERSIONS:
+        exe = find_python(v)
+        if not exe:
+            print("   (no CPython %s found)" % v)
+            continue
+        try:
+            ns, n, depth = handler_run(build, [exe, ka, "1.5"])
+        except subprocess.CalledProcessError as e:
+            # Said, and the rest of the bench goes on.
+            print("   python %s: ka.py FAILED under the agent (status %d)" % (v, e.returncode))
+            out[v] = {"failed": e.returncode}
+            continue
+        ratio = (ns or 0) / c_ns if c_ns else 0
+        print("   %-30s %6.0f ns per sample, %4d samples, %4.1f frames; C %6.0f ns: %.2fx" % (
+            "python %s, Python frames" % v, ns or 0, n, depth, c_ns or 0, ratio))
+        out[v] = {"ns": ns, "samples": n, "frames": depth, "vs_c": ratio}
+    return out
+
+
+def call_overhead(profs, rounds, quick):
+    """Per CPython 3.11-3.13 found: calls.py with and without the agent,
+    `rounds` interleaved rounds (at least MIN_ROUNDS), and an A/A pair;
+    prints each CPU ratio with its 95% interval and returns them."""
+    rounds = max(rounds, MIN_ROUNDS)
+    units = "10" if quick else "40"
+    out = {}
+    for v in CALL_VERSIONS:
+        exe = find_python(v)
+        if not exe:
+            print("   (no CPython %s found)" % v)
+            continue
+        argv = [exe, os.path.join(PYDIR, "calls.py"), units]
+        comps = [("cgagent", "none"), ("none (A/A)", "none")]
+        try:
+            if runs.two_cpus():
+                method = "side by side on two CPUs"
+                pairs = runs.concurrent_pairs(argv, profs, comps, rounds)
+                plain = [rb[0] for rs in pairs.values() for _, rb in rs]
+                rat = {a: median_ci([ra[0] / rb[0] for ra, rb in pairs[(a, b)]])
+                       for a, b in comps}
+            else:
+                method = "one after another, interleaved"
+                res = runs.interleaved(argv, profs, ["none", "cgagent"], rounds)
+                plain = [r[0] for r in res["none"]]
+                rat = {a: median_ci([x[0] / y[0] for x, y in zip(res[a], res["none"])])
+                       for a, _ in comps}
+        except RuntimeError as e:  # a run exited non-zero (runs.run_measured)
+            print("   python %s calls.py %s FAILED: %s" % (v, units, e))
+            out[v] = {"failed": str(e)}
+            continue
+        print("   python %s calls.py %s (%d rounds, %s): plain %.3f CPU-s median" % (
+            v, units, rounds, method, statistics.median(plain)))
+        for name, r in rat.items():
+            print("     %-24s CPU ratio %s" % (name, fmt_ratio(*r)))
+        out[v] = {"method": method, "rounds": rounds, "ratio": rat,
+                  "plain_cpu_s": statistics.median(plain)}
+    return out

@@ -2,7 +2,9 @@
 written from the protobuf wire format with the standard library only.  It
 knows nothing of cgagent's encoder: it decodes varints and length-delimited
 fields and reassembles sample types, samples, locations, functions,
-mappings (id, file, build id), the default sample type and the period."""
+mappings (id, file, build id), the default sample type and the period.
+Source lines (Location.line[].line) come back in "sample_lines": per
+sample, leaf first, (function name, line) pairs, line 0 when unknown."""
 import gzip
 
 
@@ -78,26 +80,32 @@ def read(path):
         elif w == 0:
             scalars[f] = v
         elif f == 4:
-            d = {"id": None, "functions": []}
+            d = {"id": None, "functions": [], "lines": []}
             for ff, _, vv in fields(v):
                 if ff == 1:
                     d["id"] = vv
                 elif ff == 4:
-                    d["functions"] += [vvv for fff, _, vvv in fields(vv) if fff == 1]
+                    line = dict((fff, vvv) for fff, _, vvv in fields(vv))
+                    d["functions"].append(line.get(1, 0))
+                    d["lines"].append(line.get(2, 0))
             locations[d["id"]] = d
     types = [strings[t.get(1, 0)] for t in sample_types]
     units = [strings[t.get(2, 0)] for t in sample_types]
     totals = {t: 0 for t in types}
-    named = []
+    named, lined = [], []
     for locs, vals in samples:
         for t, v in zip(types, vals):
             totals[t] += v
-        names = []
+        names, lines = [], []
         for lid in locs:
-            for fid in locations[lid]["functions"]:
+            loc = locations[lid]
+            for fid, line in zip(loc["functions"], loc["lines"]):
                 names.append(strings[functions[fid].get(2, 0)])
+                lines.append((names[-1], line))
         named.append((names, vals))
+        lined.append(lines)
     return {"types": types, "units": units, "totals": totals, "samples": named,
+            "sample_lines": lined,
             "mappings": [(m.get(1), strings[m.get(5, 0)], strings[m.get(6, 0)])
                          for m in mappings],
             "default_type": strings[scalars.get(14, 0)],

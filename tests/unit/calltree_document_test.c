@@ -19,14 +19,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define F(n) {(n), "/bin/app"}
+#define F(n) {(n), "/bin/app", 0}
 
 static void add(struct cg_calltree *t, const char *const *names, size_t depth,
                 enum cg_count_key key, uint64_t count)
 {
     struct cg_frame fr[64];
     for (size_t i = 0; i < depth; i++)
-        fr[i] = (struct cg_frame){names[i], "/bin/app"};
+        fr[i] = (struct cg_frame){names[i], "/bin/app", 0};
     assert_int_equal(cg_calltree_add(t, fr, depth, key, count), 0);
 }
 
@@ -66,8 +66,8 @@ static void same_name_in_another_file_is_another_node(void **state)
 {
     (void)state;
     struct cg_calltree *t = cg_calltree_new(0);
-    struct cg_frame a[] = {{"main", "/bin/app"}, {"init", "/lib/liba.so"}};
-    struct cg_frame b[] = {{"main", "/bin/app"}, {"init", "/lib/libb.so"}};
+    struct cg_frame a[] = {{"main", "/bin/app", 0}, {"init", "/lib/liba.so", 0}};
+    struct cg_frame b[] = {{"main", "/bin/app", 0}, {"init", "/lib/libb.so", 0}};
     cg_calltree_add(t, a, 2, CG_KEY_RUNNABLE, 1);
     cg_calltree_add(t, b, 2, CG_KEY_RUNNABLE, 1);
     assert_int_equal(cg_calltree_node_count(t), 3);
@@ -295,7 +295,7 @@ static void invalid_utf8_names_still_give_valid_json(void **state)
 {
     (void)state;
     struct cg_calltree *t = cg_calltree_new(0);
-    struct cg_frame fr[] = {{"ok\xff\xfe", "/bin/\xc3"}, {"caf\xc3\xa9", NULL}};
+    struct cg_frame fr[] = {{"ok\xff\xfe", "/bin/\xc3", 0}, {"caf\xc3\xa9", NULL, 0}};
     cg_calltree_add(t, fr, 2, CG_KEY_RUNNABLE, 1);
     struct cg_profile_meta m = sample_meta();
     size_t len;
@@ -412,7 +412,7 @@ static void fifty_thousand_nodes_build_and_encode(void **state)
     for (int s = 0; s < 10000; s++) {
         fr[0] = (struct cg_frame)F("main");
         for (int k = 1; k < 6; k++)
-            fr[k] = (struct cg_frame){names[s * 5 + k - 1], "/bin/app"};
+            fr[k] = (struct cg_frame){names[s * 5 + k - 1], "/bin/app", 0};
         assert_int_equal(cg_calltree_add(t, fr, 6, CG_KEY_RUNNABLE, 1), 0);
     }
     struct cg_profile_meta m = sample_meta();
