@@ -2,7 +2,7 @@
  * environ.h - the process's environment block, wherever it lives.
  *
  * Code that walks the environment (the credential helper's child
- * environment, CPython's getenv) calls cg_environ() instead of naming
+ * environment) calls cg_environ() instead of naming
  * `environ`: when the agent runs deep-bound (preload/bridge.h), the
  * `environ` symbol it would see is libc's original, which a program with
  * its own copy (CPython) never updates.

@@ -123,7 +123,8 @@ struct cg_python_roots *cg_python_roots_of_process(void)
             goto err;
         }
     }
-    const char *pp = getenv("PYTHONPATH");
+    /* Not in a privileged (AT_SECURE) process: nothing on its say-so. */
+    const char *pp = secure_getenv("PYTHONPATH");
     while (pp && *pp) {
         const char *colon = strchr(pp, ':');
         size_t n = colon ? (size_t)(colon - pp) : strlen(pp);
