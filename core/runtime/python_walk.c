@@ -27,8 +27,9 @@
  *     3.10 and older keep frames as heap objects: the thread state points
  *     only at a frame once it is complete and stops pointing at it before
  *     it is released, and each frame holds its caller, so the chain is
- *     read in place, as is the first argument's type (the frame holds a
- *     reference to the argument).
+ *     read in place, as are the code object's argument count and, when
+ *     it has arguments, the first one's type (the frame holds references
+ *     to its code and its arguments).
  *   - The agent thread (cg_py_walk_remote) reads everything with
  *     process_vm_readv through a small cache (core/sample/own_mem.h): the
  *     thread may run meanwhile, and a torn chain costs frames, never a
@@ -83,6 +84,16 @@ static bool read_word(struct reader *r, uint64_t addr, uint64_t *out)
     if (r->remote)
         return cg_py_read_word(r->mem, addr, out);
     *out = *(const volatile uint64_t *)(uintptr_t)addr;
+    return true;
+}
+
+static bool read_int(struct reader *r, uint64_t addr, int32_t *out)
+{
+    if (!addr || (addr & 3))
+        return false;
+    if (r->remote)
+        return cg_py_read(r->mem, addr, out, sizeof(*out));
+    *out = *(const volatile int32_t *)(uintptr_t)addr;
     return true;
 }
 
@@ -180,7 +191,14 @@ static size_t walk(struct reader *r, const struct cg_py_layout *L, uint64_t tsta
         uint64_t aux = 0;
         if (L->chain == CG_PY_CHAIN_FRAMEOBJ) {
             flags = CG_PY_ENTRY; /* one evaluator call per frame */
-            uint64_t first_arg = get_u64(buf, L->frame_localsplus);
+            /* localsplus[0] is the first argument only when there is one:
+             * otherwise it may be a value-stack slot holding a pointer to
+             * an object long freed.  The frame holds its code object. */
+            int32_t argc = 0;
+            uint64_t first_arg = 0;
+            if (code && !(code & 7) && read_int(r, code + (uint64_t)L->code_argcount, &argc) &&
+                argc > 0)
+                first_arg = get_u64(buf, L->frame_localsplus);
             if (first_arg && !read_word(r, first_arg + (uint64_t)L->object_type, &aux))
                 aux = 0;
         } else {
