@@ -4,7 +4,7 @@
 #   1. the bundled known-answer workload (tests/workloads/known_answer.c);
 #   2. xz, a real program nobody here wrote, compressing generated text;
 #   3. a Java program (when a JDK is installed: make deps installs one);
-#   4. a Python program (when a CPython 3.12 or newer is found).
+#   4. a Python program (when a CPython is found).
 # Profiles stay in a temporary directory, printed at the end.
 set -eu
 BUILD=${1:-build}
@@ -57,25 +57,26 @@ fi
 echo
 echo "== 4. A Python program (tests/workloads/python/ka.py), no flag added"
 PY=""
-for v in 3.13 3.12; do
+for v in 3.13 3.12 3.11 3.10 3.9 3.8; do
     for c in "$HOME"/.pyenv/versions/$v.*/bin/python$v "$(command -v python$v || true)"; do
         if [ -z "$PY" ] && [ -x "$c" ]; then PY=$c; fi
     done
 done
+[ -n "$PY" ] || PY="$(command -v python3 || true)"
 if [ -n "$PY" ]; then
     echo "   ($PY)"
-    echo "   heavy burns 3x the CPU of Worker.light.  The time itself is"
-    echo "   spent in the interpreter's C functions; the Python functions are"
-    echo "   their callers.  Expect ka:heavy about 75% and ka:Worker:light about"
-    echo "   25% of the total, as CodeGuru's Python agent names them:"
+    echo "   heavy burns 3x the CPU of Worker.light, both through burn().  The"
+    echo "   Python frames come from the interpreter's own frame chain, with"
+    echo "   the interpreter's C functions below them.  Expect ka:heavy about"
+    echo "   75% and ka:Worker:light about 25% of the total, as CodeGuru's"
+    echo "   Python agent names them:"
     echo
     "$CG" run --output "$OUT/python" -- "$PY" tests/workloads/python/ka.py 1.5 > /dev/null
     "$CG" report --top 40 --flamegraph "$OUT/python.svg" "$OUT/python" |
         sed -n '/^== RUNNABLE/,/^$/{/^==/p;/by total/,/^$/{/total   *function/p;/ ka:/p}}'
     echo "flame graph (RUNNABLE): $OUT/python.svg"
 else
-    echo "   (skipped: no CPython 3.12 or newer on PATH or in ~/.pyenv/versions;"
-    echo "   Python 3.11 and older are profiled with native frames only)"
+    echo "   (skipped: no CPython on PATH or in ~/.pyenv/versions)"
 fi
 
 echo
