@@ -32,15 +32,26 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 
 struct cg_real_fns cg_real;
+/* A whole lookup has been made (by the constructor at the latest). */
+static atomic_bool g_resolved_once;
 
 CG_NO_SANITIZE bool cg_real_resolve(void)
 {
+    /* dlsym is not async-signal-safe (the loader's lock, dlerror's
+     * buffer), and sigaction, signal and _exit are: a program may call
+     * them from its own signal handlers.  So libc's functions are looked
+     * up once, by the first caller (the constructor, or a wrapper called
+     * before it, from another library's constructor); after that the
+     * answer stands and no wrapper reaches dlsym again. */
+    if (atomic_load_explicit(&g_resolved_once, memory_order_acquire))
+        goto out;
     /* Idempotent and race-free enough: every thread stores the same
      * values; the pointers are written before any reader needs them. */
     if (!cg_real.real_pthread_create)
@@ -53,6 +64,8 @@ CG_NO_SANITIZE bool cg_real_resolve(void)
         cg_real.real_setitimer = dlsym(RTLD_NEXT, "setitimer");
     if (!cg_real.real_exit)
         *(void **)&cg_real.real_exit = dlsym(RTLD_NEXT, "_exit");
+    atomic_store_explicit(&g_resolved_once, true, memory_order_release);
+out:
     return cg_real.real_pthread_create && cg_real.real_sigaction && cg_real.real_signal &&
            cg_real.real_setitimer;
 }

@@ -53,8 +53,10 @@ struct cg_frame_rules;
  * down to core/ by pointer (core/base/real_fns.h). */
 extern struct cg_real_fns cg_real;
 
-/* Resolves cg_real once; safe to call from any wrapper before the
- * constructor ran.  Returns false if a function cannot be found. */
+/* Resolves cg_real: the first call looks libc's functions up (dlsym),
+ * every later one only answers.  Returns false if a function cannot be
+ * found.  Async-signal-safe once the first call has returned (the
+ * constructor makes one). */
 bool cg_real_resolve(void);
 
 /* _exit and _Exit: flush the agent (bounded), then exit.  Async-signal-
