@@ -59,6 +59,7 @@
  */
 #include "preload/preload.h"
 
+#include "core/agent/agent.h"
 #include "core/runtime/jvm.h"
 #include "core/runtime/python.h"
 #include "core/sample/count_key.h"
@@ -325,7 +326,11 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
         rec->missed = 0;
     }
     rec->size_bytes = (uint32_t)cg_ring_record_bytes(depth);
-    cg_ring_commit_sigsafe(slot->ring, rec);
+    /* Deep stacks (Python's three words a frame on top of the native
+     * ones) fill a ring in a few samples: past half, drain now. */
+    if (cg_ring_commit_sigsafe(slot->ring, rec))
+        cg_agent_drain_soon_sigsafe(atomic_load_explicit(&cg_preload_agent,
+                                                         memory_order_acquire));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     /* Only this thread writes these: relaxed add is enough. */
     atomic_fetch_add_explicit(&slot->handler_ns,

@@ -14,8 +14,10 @@
  * Thread safety: cg_agent_new/start/stop/free from one thread (the
  * constructor, destructor or fork child handler).  register/unregister
  * and stand_aside from any thread.
- * Signal safety: only cg_agent_exit_flush_sigsafe is async-signal-safe;
- * the handler touches the rings through the registry, never the agent.
+ * Signal safety: only cg_agent_exit_flush_sigsafe and
+ * cg_agent_drain_soon_sigsafe are async-signal-safe;
+ * the handler touches the rings through the registry, and the agent only
+ * to wake its thread.
  */
 #ifndef CG_AGENT_H
 #define CG_AGENT_H
@@ -88,6 +90,11 @@ int cg_agent_stop(struct cg_agent *agent, uint64_t timeout_ms);
  * cannot finish (the caller was interrupted holding a lock it needs), the
  * wait simply times out. */
 void cg_agent_exit_flush_sigsafe(struct cg_agent *agent, uint64_t timeout_ms);
+
+/* Has the agent thread drain the rings now rather than at its next
+ * interval (one futex wake).  NULL-safe.  Async-signal-safe: the handler
+ * calls it when a ring passes half full. */
+void cg_agent_drain_soon_sigsafe(struct cg_agent *agent);
 
 /* Frees an agent whose thread was never started or has been joined.
  * NULL-safe.  A fork child never frees its parent's agent (it may be

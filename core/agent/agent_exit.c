@@ -49,6 +49,14 @@ void cg_agent_wake(struct cg_agent *a)
     syscall(SYS_futex, (uint32_t *)&a->wake_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+void cg_agent_drain_soon_sigsafe(struct cg_agent *a)
+{
+    if (!a)
+        return;
+    atomic_store(&a->drain_soon, true);
+    cg_agent_wake(a);
+}
+
 void cg_agent_mark_finished(struct cg_agent *a)
 {
     atomic_store(&a->finished, 1);

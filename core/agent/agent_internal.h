@@ -67,6 +67,7 @@ struct cg_agent {
     pthread_cond_t wake_cond;
     bool stop_requested;      /* guarded by wake_lock */
     bool kicked;              /* guarded by wake_lock: drain now */
+    _Atomic bool drain_soon;      /* a ring passed half full (the handler): drain */
     _Atomic size_t exited_pending; /* EXITED slots not yet reclaimed */
     bool done;                /* guarded by wake_lock */
 

@@ -358,8 +358,8 @@ static void check_limits(struct cg_agent *a)
     }
 }
 
-/* Waits until `deadline_ns` (CLOCK_MONOTONIC), a kick, or a stop or exit
- * request.  Returns true when stop or exit was requested.  The thread
+/* Waits until `deadline_ns` (CLOCK_MONOTONIC), a kick, a ring past half
+ * full (cg_agent_drain_soon_sigsafe), or a stop or exit request.  Returns true when stop or exit was requested.  The thread
  * sleeps on the wake_seq futex rather than on wake_cond: the _exit path
  * may run in a signal handler, where no lock may be taken and no
  * condition variable signalled, but a futex wake is one system call
@@ -375,7 +375,8 @@ static bool wait_until(struct cg_agent *a, uint64_t deadline_ns)
         bool kicked = a->kicked;
         a->kicked = false;
         pthread_mutex_unlock(&a->wake_lock);
-        if (stop || kicked || cg_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
+        bool drain = atomic_exchange(&a->drain_soon, false);
+        if (stop || kicked || drain || cg_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
             return stop;
         struct timespec ts = {(time_t)(deadline_ns / 1000000000u),
                               (long)(deadline_ns % 1000000000u)};

@@ -96,12 +96,15 @@ struct cg_sample_rec *cg_ring_reserve_sigsafe(struct cg_ring *ring, size_t max_b
     return (struct cg_sample_rec *)(ring->buf + off);
 }
 
-void cg_ring_commit_sigsafe(struct cg_ring *ring, struct cg_sample_rec *rec)
+bool cg_ring_commit_sigsafe(struct cg_ring *ring, struct cg_sample_rec *rec)
 {
+    uint64_t head = ring->open_head + rec->size_bytes;
     /* Release pairs with the consumer's acquire of head (A): the record
      * (and any pad written at reserve time) is complete before it shows. */
-    atomic_store_explicit(&ring->head, ring->open_head + rec->size_bytes,
-                          memory_order_release);
+    atomic_store_explicit(&ring->head, head, memory_order_release);
+    uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+    uint64_t half = ring->capacity / 2;
+    return head - tail >= half && ring->open_head - tail < half;
 }
 
 void cg_ring_count_drop_sigsafe(struct cg_ring *ring)

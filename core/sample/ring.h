@@ -20,6 +20,7 @@
 #ifndef CG_RING_H
 #define CG_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,8 +92,10 @@ struct cg_sample_rec *cg_ring_reserve_sigsafe(struct cg_ring *ring, size_t max_b
 /* Producer: publish the reserved record; rec->size_bytes must be set (a
  * multiple of 16, at most the reserved size).  Release ordering makes the
  * record's contents visible before the consumer sees the new head.
- * Async-signal-safe. */
-void cg_ring_commit_sigsafe(struct cg_ring *ring, struct cg_sample_rec *rec);
+ * Returns true when this record filled the ring past half its capacity
+ * (it was below before): time to have the consumer drain it, before a
+ * few more deep stacks find no room.  Async-signal-safe. */
+bool cg_ring_commit_sigsafe(struct cg_ring *ring, struct cg_sample_rec *rec);
 
 /* Producer: count a sample lost for a reason other than a full ring.
  * Async-signal-safe. */
