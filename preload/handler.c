@@ -310,6 +310,8 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
                                        &rec->pcs[depth], room);
         if (py) {
             flags |= CG_REC_PYTHON;
+            if ((rec->pcs[depth + py - CG_PY_WORDS] >> 32) & CG_PY_CUT)
+                flags |= CG_REC_TRUNCATED;
             depth += py;
         }
     }

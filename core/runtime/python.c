@@ -29,6 +29,7 @@
 #include "core/symbols/python_names.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +37,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Polls (drains, about 10 a second) to wait for a first Python frame
- * before trusting a layout checked on everything else. */
-#define CHAIN_WAIT_POLLS 50
 /* Checks in a row that find no code object but other things, before the
  * layout is given up on. */
 #define BAD_CHECKS 3
+/* _PyRuntime.interpreters is {mutex, head, main, ...} on 3.8-3.13: head
+ * is the newest interpreter, main the one whose threads are the
+ * program's. */
+#define MAIN_AFTER_HEAD 8
 /* Thread states looked at on one list, at most. */
 #define MAX_THREADS 4096
 
@@ -79,34 +81,35 @@ static bool give_up(struct cg_py *py, const char *why)
     return false;
 }
 
-struct lib_search {
-    const char *symbol;
-    void *found;
-};
-
-static int search_libpython(struct dl_phdr_info *info, size_t size, void *data)
+/* Copies out the path of the first libpython3 loaded.  Nothing is
+ * opened here: the callback runs under the loader's lock, and a dlopen
+ * from inside it deadlocks against a program thread in dlopen. */
+static int find_libpython(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    struct lib_search *s = data;
-    if (!info->dlpi_name || !strstr(info->dlpi_name, "libpython3"))
+    char *path = data;
+    if (!info->dlpi_name || !strstr(info->dlpi_name, "libpython3") ||
+        strlen(info->dlpi_name) >= PATH_MAX)
         return 0;
-    void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
-    if (!h)
-        return 0;
-    s->found = dlsym(h, s->symbol);
-    dlclose(h);
-    return s->found != NULL;
+    strcpy(path, info->dlpi_name);
+    return 1;
 }
 
-/* The interpreter's definition of `name`, wherever it was loaded. */
+/* The interpreter's definition of `name`, wherever it was loaded (an
+ * embedder may have loaded libpython RTLD_LOCAL). */
 static void *py_symbol(const char *name)
 {
     void *p = dlsym(RTLD_DEFAULT, name);
     if (p)
         return p;
-    struct lib_search s = {name, NULL};
-    dl_iterate_phdr(search_libpython, &s);
-    return s.found;
+    char path[PATH_MAX] = "";
+    dl_iterate_phdr(find_libpython, path);
+    void *h = path[0] ? dlopen(path, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+    if (!h)
+        return NULL;
+    p = dlsym(h, name);
+    dlclose(h);
+    return p;
 }
 
 static bool read_version(struct cg_py *py)
@@ -259,7 +262,7 @@ static bool attach(struct cg_py *py)
         unsigned key;
     } tss;
     uint64_t interp = 0;
-    if (!cg_py_read_word(py->code_mem, py->runtime + (uint64_t)py->L.runtime_interpreters_head,
+    if (!cg_py_read_word(py->code_mem, py->runtime + (uint64_t)py->L.runtime_interpreters_head + MAIN_AFTER_HEAD,
                          &interp) ||
         !interp)
         return false; /* not initialised yet */
@@ -276,8 +279,8 @@ static bool attach(struct cg_py *py)
     if (ok < 0)
         return false;
     py->bad_checks = 0;
-    if (ok == 0 && ++py->polls < CHAIN_WAIT_POLLS)
-        return false;
+    if (ok == 0)
+        return false; /* no frame read yet: never trusted unseen */
     if (py->minor <= 10 && (py->pthread_tid_off = find_pthread_tid_offset()) < 0)
         CG_INFO("python: the thread id in struct pthread was not found: waiting threads "
                 "show native frames only");
@@ -353,16 +356,17 @@ static uint64_t tid_of(struct cg_py *py, struct cg_own_mem *m, uint64_t t)
 
 void cg_py_threads_snapshot(struct cg_py *py)
 {
-    py->n_threads = 0;
     if (!py || !py->attached)
         return;
+    py->n_threads = 0;
     if (!py->threads && !(py->threads = calloc(MAX_THREADS, sizeof(*py->threads))))
         return;
     const struct cg_py_layout *L = &py->L;
     struct cg_own_mem *m = py->walk_mem;
     uint64_t interp = 0, t = 0;
     cg_own_mem_reset(m);
-    if (!cg_py_read_word(m, py->runtime + (uint64_t)L->runtime_interpreters_head, &interp) ||
+    if (!cg_py_read_word(m, py->runtime + (uint64_t)L->runtime_interpreters_head + MAIN_AFTER_HEAD,
+                           &interp) ||
         !cg_py_read_word(m, interp + (uint64_t)L->interp_threads_head, &t))
         return;
     while (t && py->n_threads < MAX_THREADS) {

@@ -44,6 +44,8 @@ struct cg_py;
 #define CG_PY_WORDS 3
 #define CG_PY_ENTRY (1u << 0)    /* first frame an evaluator call ran */
 #define CG_PY_RESOLVED (1u << 1) /* word 1 is a function id */
+#define CG_PY_CUT (1u << 2)      /* on the last frame: the chain went on (out
+                                    of room or frames); its root side is lost */
 #define CG_PY_NO_OFFSET 0xffffffffu
 
 static inline bool cg_word_is_py(uint64_t w)

@@ -55,8 +55,12 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static void free_code(struct py_code *c)
+/* Frees an entry's copies and takes their bytes off the count. */
+static void free_code(struct cg_py *py, struct py_code *c)
 {
+    size_t held = (c->qualname ? strlen(c->qualname) + 1 : 0) +
+                  (c->file ? strlen(c->file) + 1 : 0) + (c->table ? c->table_len : 0);
+    py->bytes -= held < py->bytes ? held : py->bytes;
     free(c->qualname);
     free(c->file);
     free(c->table);
@@ -66,7 +70,7 @@ void cg_py_code_free(struct cg_py *py)
 {
     for (size_t i = 0; i < py->codes_cap; i++)
         if (py->codes[i].code)
-            free_code(&py->codes[i]);
+            free_code(py, &py->codes[i]);
     free(py->codes);
     for (size_t i = 0; i < py->funcs_n; i++) {
         free(py->funcs[i].name);
@@ -197,6 +201,8 @@ static bool first_param_is_self(struct cg_py *py, uint64_t code)
         return false;
     char *s = cg_py_read_str(py, m, first);
     bool self = s && strcmp(s, "self") == 0;
+    if (s)
+        py->bytes -= strlen(s) + 1; /* a look, not kept */
     free(s);
     return self;
 }
@@ -214,7 +220,7 @@ static bool fill_code(struct cg_py *py, uint64_t code, struct py_code *c)
         c->table = read_bytes(py, c->table_ptr, &c->table_len);
     }
     if (!c->qualname || !c->file) {
-        free_code(c);
+        free_code(py, c);
         uint64_t name = c->name_ptr, file = c->file_ptr, table = c->table_ptr;
         int first = c->firstlineno;
         memset(c, 0, sizeof(*c));
@@ -261,7 +267,7 @@ static void clear_codes(struct cg_py *py)
 {
     for (size_t i = 0; i < py->codes_cap; i++)
         if (py->codes[i].code)
-            free_code(&py->codes[i]);
+            free_code(py, &py->codes[i]);
     memset(py->codes, 0, py->codes_cap * sizeof(*py->codes));
     py->codes_used = 0;
 }
@@ -289,7 +295,7 @@ static struct py_code *code_entry(struct cg_py *py, uint64_t code)
         if (!read_ident(py, code, &now) || now.name_ptr != c->name_ptr ||
             now.file_ptr != c->file_ptr || now.table_ptr != c->table_ptr ||
             now.firstlineno != c->firstlineno) {
-            free_code(c);
+            free_code(py, c);
             fill_code(py, code, c); /* another object now, or none */
         }
         c->checked_gen = py->gen;

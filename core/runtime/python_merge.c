@@ -12,7 +12,9 @@
  * frame, but only at the leaf end).  Runs left over at the leaf end go in
  * with the innermost paired run; evaluator frames left over stay native.
  * With no evaluator frame at all (a native unwind that stopped early)
- * the Python frames go above the native ones, as their callers.
+ * the Python frames go above the native ones, as their callers.  A chain
+ * the handler cut short (CG_PY_CUT) has no certain root: it is paired
+ * from the leaf instead, its extra runs above the native frames.
  * What it won't do: guess across a stack cut short at the root.
  */
 #include "core/runtime/python_internal.h"
@@ -69,8 +71,11 @@ size_t cg_py_merge(const struct cg_py *py, const uint64_t *words, size_t n,
         if (py && is_eval(py, i ? words[i] - 1 : words[i]))
             evals++;
     size_t paired = runs < evals ? runs : evals;
-    size_t first_run = runs - paired;   /* runs [first_run, runs) are paired */
-    size_t first_eval = evals - paired; /* so are evaluator frames [first_eval, evals) */
+    /* A chain cut short has lost its root side: pair from the leaf, and
+     * the runs left over go above the native frames. */
+    bool cut = n_py && ((pyw[(n_py - 1) * CG_PY_WORDS] >> 32) & CG_PY_CUT);
+    size_t first_run = cut ? 0 : runs - paired;   /* runs [first_run, +paired) are paired */
+    size_t first_eval = cut ? 0 : evals - paired; /* with evaluator frames [first_eval, +paired) */
     size_t k = 0, e = 0;
     for (size_t i = 0; i < nat && k < max; i++) {
         uint64_t pc = words[i];
@@ -79,7 +84,7 @@ size_t cg_py_merge(const struct cg_py *py, const uint64_t *words, size_t n,
             continue;
         }
         size_t this_eval = e++;
-        if (this_eval < first_eval) {
+        if (this_eval < first_eval || this_eval >= first_eval + paired) {
             out[k++] = (struct cg_py_merged){.pc = pc, .leaf = i == 0};
             continue;
         }
@@ -90,5 +95,7 @@ size_t cg_py_merge(const struct cg_py *py, const uint64_t *words, size_t n,
     }
     if (!paired)
         k = put_run(py, pyw, 0, n_py, out, k, max);
+    else if (cut && paired < runs)
+        k = put_run(py, pyw, run_end[paired - 1], n_py, out, k, max);
     return k;
 }

@@ -100,9 +100,9 @@ static bool read_int(struct reader *r, uint64_t addr, int32_t *out)
 static bool in_known_memory(const struct reader *r, uint64_t addr, size_t n)
 {
     for (size_t i = 0; i < r->n_chunks; i++)
-        if (addr >= r->chunk_lo[i] && addr + n <= r->chunk_hi[i])
+        if (addr >= r->chunk_lo[i] && n <= r->chunk_hi[i] - addr)
             return true;
-    return r->stack_hi && addr >= r->stack_lo && addr + n <= r->stack_hi;
+    return r->stack_hi && addr >= r->stack_lo && addr < r->stack_hi && n <= r->stack_hi - addr;
 }
 
 /* The frame's bytes: in place when they may be read there (the DESIGN
@@ -130,7 +130,8 @@ static void load_chunks(struct reader *r, const struct cg_py_layout *L, uint64_t
     while (c && r->n_chunks < MAX_CHUNKS) {
         uint64_t prev = 0, size = 0;
         if (!read_word(r, c + (uint64_t)L->chunk_previous, &prev) ||
-            !read_word(r, c + (uint64_t)L->chunk_size, &size) || size > (1ull << 32))
+            !read_word(r, c + (uint64_t)L->chunk_size, &size) || size > (1ull << 32) ||
+            c > UINT64_MAX - size)
             return;
         r->chunk_lo[r->n_chunks] = c;
         r->chunk_hi[r->n_chunks] = c + size;
@@ -221,9 +222,10 @@ static size_t walk(struct reader *r, const struct cg_py_layout *L, uint64_t tsta
         words[n++] = aux;
         f = prev;
     }
-    /* The outermost frame began the outermost call. */
+    /* The outermost frame began the outermost call, unless the chain was
+     * cut short (no room, or CG_PY_MAX_FRAMES): then its root is lost. */
     if (n)
-        words[n - CG_PY_WORDS] |= (uint64_t)CG_PY_ENTRY << 32;
+        words[n - CG_PY_WORDS] |= (uint64_t)(f ? CG_PY_CUT : CG_PY_ENTRY) << 32;
     return n;
 }
 

@@ -4,7 +4,8 @@
  * the place of its evaluator frame, runs and evaluator frames are paired
  * from the root, extra runs at the leaf go in with the innermost paired
  * one, extra evaluator frames stay native, and with no evaluator frame
- * the Python frames become the native ones' callers.
+ * the Python frames become the native ones' callers; a chain cut short
+ * is paired from the leaf.
  */
 #include "core/runtime/python_internal.h"
 
@@ -36,7 +37,16 @@ static void setup(struct cg_py *py)
     py->funcs_n = 6;
 }
 
-/* A resolved Python frame: function f<i>, line, entry flag. */
+/* A resolved Python frame: function f<i>, line, entry flag (or cut). */
+static size_t put_flags(uint64_t *w, size_t n, int f, int line, unsigned more)
+{
+    unsigned flags = CG_PY_RESOLVED | more;
+    w[n] = CG_PY_WORD_TAG | (uint64_t)flags << 32 | (uint32_t)line;
+    w[n + 1] = (uint64_t)f + 1;
+    w[n + 2] = 0;
+    return n + CG_PY_WORDS;
+}
+
 static size_t put(uint64_t *w, size_t n, int f, int line, bool entry)
 {
     unsigned flags = CG_PY_RESOLVED | (entry ? CG_PY_ENTRY : 0);
@@ -121,6 +131,23 @@ static void without_an_evaluator_frame_python_frames_are_the_callers(void **stat
     assert_string_equal(s, "pc:10 f4@5 f5@6");
 }
 
+static void a_chain_cut_short_pairs_from_the_leaf(void **state)
+{
+    (void)state;
+    struct cg_py py;
+    setup(&py);
+    /* Three evaluator frames; the chain was cut after two runs (its root
+     * side lost): the runs take the two innermost evaluator frames, the
+     * outermost stays native. */
+    uint64_t w[64] = {0x10, EVAL + 5, 0x20, EVAL + 6, 0x30, EVAL + 7, 0x40};
+    size_t n = 7;
+    n = put(w, n, 0, 1, true);
+    n = put_flags(w, n, 1, 2, CG_PY_CUT);
+    char s[256];
+    render(&py, w, n, s, sizeof(s));
+    assert_string_equal(s, "pc:10 f0@1 pc:20 f1@2 pc:30 pc:1007 pc:40");
+}
+
 static void a_stack_without_python_frames_is_left_alone(void **state)
 {
     (void)state;
@@ -139,6 +166,7 @@ int main(void)
         cmocka_unit_test(runs_pair_from_the_root_extra_runs_join_the_innermost),
         cmocka_unit_test(extra_evaluator_frames_at_the_leaf_stay_native),
         cmocka_unit_test(without_an_evaluator_frame_python_frames_are_the_callers),
+        cmocka_unit_test(a_chain_cut_short_pairs_from_the_leaf),
         cmocka_unit_test(a_stack_without_python_frames_is_left_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
