@@ -190,6 +190,7 @@ static bool check_modules(struct cg_agent *a)
 static void drain_all(struct cg_agent *a, bool final)
 {
     bool changed = check_modules(a);
+    cg_py_begin(a->py);
     if (!final && !cg_agent_is_stopped(a))
         a->jvm_attached = cg_jvm_poll(a->jvm, changed) || a->jvm_attached;
     if (!final && !cg_agent_is_stopped(a)) {
@@ -313,8 +314,10 @@ static void wall_tick(struct cg_agent *a)
     a->java_tids_n = 0;
     if (a->jvm_attached && cg_jvm_wall_sample(a->jvm, a->max_stack_depth, java_wall_sample, a) > 0)
         qsort(a->java_tids, a->java_tids_n, sizeof(*a->java_tids), cmp_tid);
-    if (a->py_attached)
+    if (a->py_attached) {
+        cg_py_begin(a->py);
         cg_py_threads_snapshot(a->py);
+    }
     cg_threads_for_each(a->threads, wall_sample_slot, a);
     if (a->samples_in_period)
         atomic_store(&a->unreported, true);

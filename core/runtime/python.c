@@ -232,7 +232,9 @@ static int check_layout(struct cg_py *py, uint64_t interp)
     return good ? 1 : bad ? -1 : 0;
 }
 
-static bool attach(struct cg_py *py)
+/* Once, when the interpreter is found: its layout and the symbols the
+ * checks need.  False (and given up) when any is missing. */
+static bool find_interpreter(struct cg_py *py)
 {
     const struct cg_py_layout *table = cg_py_layout_find(py->major, py->minor);
     if (!table)
@@ -257,6 +259,13 @@ static bool attach(struct cg_py *py)
         return give_up(py, "it exports no PyCode_Type, PyUnicode_Type, PyBytes_Type or PyTuple_Type");
     if (!find_eval_ranges(py))
         return give_up(py, "its _PyEval_EvalFrameDefault cannot be found");
+    return true;
+}
+
+/* Each poll until it succeeds: is the interpreter started, and does its
+ * data read as the layout says? */
+static bool attach(struct cg_py *py)
+{
     struct {
         int initialized;
         unsigned key;
@@ -312,6 +321,14 @@ bool cg_py_eval_range(const struct cg_py *py, uint64_t *start, uint64_t *end)
     return true;
 }
 
+void cg_py_begin(struct cg_py *py)
+{
+    if (!py)
+        return;
+    py->gen++;
+    cg_own_mem_reset(py->code_mem);
+}
+
 bool cg_py_pending(const struct cg_py *py)
 {
     return py && py->runtime && !py->attached && !py->failed;
@@ -321,8 +338,6 @@ bool cg_py_poll(struct cg_py *py, bool modules_changed)
 {
     if (!py || py->failed)
         return false;
-    py->gen++;
-    cg_own_mem_reset(py->code_mem);
     if (py->attached)
         return true;
     if (!py->runtime) {
@@ -336,7 +351,10 @@ bool cg_py_poll(struct cg_py *py, bool modules_changed)
             py->runtime = 0;
             return false;
         }
+        if (!find_interpreter(py))
+            return false;
     }
+    cg_own_mem_reset(py->code_mem);
     return attach(py);
 }
 

@@ -58,6 +58,11 @@ static inline bool cg_word_is_py(uint64_t w)
 struct cg_py *cg_py_new(void);
 void cg_py_free(struct cg_py *py);
 
+/* Agent thread, before each drain (the final one too) and each wall
+ * tick: what was read of code objects before is read again, once, before
+ * it is trusted. */
+void cg_py_begin(struct cg_py *py);
+
 /* Agent thread, every drain.  modules_changed: libraries were loaded or
  * unloaded since the last call.  Returns true while a sampler is
  * published. */

@@ -51,7 +51,7 @@ struct py_func {
 
 struct cg_py {
     bool attached, failed;
-    unsigned polls;            /* polls since the interpreter was found */
+    unsigned polls;            /* polls before an interpreter was found (the first looks anyway) */
     unsigned bad_checks;       /* layout checks in a row that failed */
     unsigned major, minor;
     uint64_t runtime;          /* &_PyRuntime */

@@ -33,7 +33,6 @@ coincidences: at most 3 x (1/7,000)^2, 6 in 100 million per check, about
 the same way, three times at most.
 """
 import collections
-import glob
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ import tempfile
 import unittest
 
 from e2e import profiles as P
+from e2e.test_python import find_python
 
 PROBE = os.path.join(P.WORKLOADS, "fd_probe")
 FLOOR = 100
@@ -227,13 +227,13 @@ os.write(out, ("\n".join(lines) + "\n").encode())
 
 
 def pythons():
-    """(name, interpreter, extra environment) for the CPythons to try:
-    3.12 and newer with the perf map off (see below), and the system's."""
+    """(name, interpreter, extra environment) for the CPythons to try: a
+    3.12 or 3.13 (once the ones whose perf trampoline the agent turned on,
+    whose map took fd 0 when 0 was closed), and the system's."""
     found = []
-    home = os.path.expanduser("~/.pyenv/versions")
-    new = sorted(glob.glob(os.path.join(home, "3.1[2-9]*", "bin", "python3.1[2-9]")))
+    new = next((exe for exe in map(find_python, ("3.13", "3.12")) if exe), None)
     if new:
-        found.append(("3.12+ without perf map", new[0], {"PYTHONPERFSUPPORT": "0"}))
+        found.append(("3.12+", new, {}))
     if os.path.exists("/usr/bin/python3"):
         found.append(("system", "/usr/bin/python3", {}))
     return found
@@ -250,7 +250,7 @@ class Python(DescriptorTestCase):
         starts: 3,000 start-ups of the two interpreters here with 0 and 2
         closed all saw None."""
         if not pythons():
-            self.skipTest("no CPython 3.12+ in ~/.pyenv/versions and no /usr/bin/python3")
+            self.skipTest("no CPython 3.12 or 3.13 found and no /usr/bin/python3")
         log = os.path.join(self.tmp, "agent.log")
         for name, exe, env in pythons():
             with self.subTest(python=name):
@@ -259,18 +259,6 @@ class Python(DescriptorTestCase):
                 self.assertEqual(run.line("stdin-none"), ["stdin-none True stderr-none True"],
                                  run.text)
                 self.assertEqual(run.first_open(), 0, run.text)
-
-    def test_python312_keeps_its_standard_streams_none(self):
-        """On CPython 3.12+ the agent turns the perf trampoline on
-        (preload/python.c), and the interpreter opens /tmp/perf-PID.map
-        before it sets up sys.stdin: with 0 closed the map took fd 0 and
-        sys.stdin was not None.  With 0, 1 or 2 closed at start the agent
-        leaves the trampoline off (native frames only)."""
-        new = [p for p in pythons() if p[0].startswith("3.12")]
-        if not new:
-            self.skipTest("no CPython 3.12+ in ~/.pyenv/versions")
-        run, prof = self.run_python(new[0][1], (0, 2))
-        self.assertEqual(run.line("stdin-none"), ["stdin-none True stderr-none True"], run.text)
 
 
 class Uploads(DescriptorTestCase):

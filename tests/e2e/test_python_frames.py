@@ -53,6 +53,7 @@ MDWE and the perf map: see the classes' docstrings.  Nothing there is
 statistical; waits are on pipes, with a 60 s kill as the hang check.
 """
 import ast
+import glob
 import os
 import platform
 import re
@@ -64,8 +65,9 @@ import threading
 import unittest
 import uuid
 
+from e2e import pprof_reader
 from e2e import profiles as P
-from e2e.test_python import find_python, script
+from e2e.test_python import find_python, need, script
 
 VERSIONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
 KA_THREADS = script("ka_threads.py")
@@ -74,14 +76,6 @@ MOD = "ka_threads"
 WALL_MS = 50
 # Native frames of the interpreter's start (python's main, libpython's).
 NATIVE_MAIN = {"main", "Py_BytesMain", "Py_RunMain"}
-
-
-def need(test, version):
-    """The interpreter for `version`, or a skip that names it."""
-    exe = find_python(version)
-    if not exe:
-        test.skipTest("no CPython %s in ~/.pyenv/versions or on PATH" % version)
-    return exe
 
 
 def wall_stacks(docs):
@@ -303,6 +297,18 @@ class KnownAnswerThreads(unittest.TestCase):
                                           ":Worker:heavy", ":Worker:light", ":Sleeper:run",
                                           ":Sleeper:nap", ":Consumer:run", ":Consumer:take")}
                 self.assertEqual(want - checked, set())
+                # The pprof profile carries the same lines on its locations.
+                seen = 0
+                for gz in glob.glob(os.path.join(self.tmp, v, "*.pb.gz")):
+                    for lines in pprof_reader.read(gz)["sample_lines"]:
+                        for name, line in lines:
+                            if name in funcs and line:
+                                first, last = funcs[name]
+                                self.assertTrue(first <= line <= last,
+                                                "pprof: %s at line %d, outside %d-%d"
+                                                % (name, line, first, last))
+                                seen += 1
+                self.assertGreater(seen, 0, "no pprof location of ka_threads.py has a line")
 
 
 LAUNCHER = r"""

@@ -19,7 +19,7 @@ import tempfile
 import unittest
 
 from e2e import profiles as P
-from e2e.test_python import find_python
+from e2e.test_python import need
 
 LONG = os.environ.get("CGAGENT_STRESS") == "long"
 WORKLOAD = os.path.join(P.ROOT, "tests", "workloads", "python", "chain_stress.py")
@@ -29,9 +29,7 @@ class FrameChainChurn(unittest.TestCase):
     def test_the_host_survives_and_is_named(self):
         for v in ("3.9", "3.11", "3.12", "3.13"):
             with self.subTest(python=v):
-                exe = find_python(v)
-                if not exe:
-                    self.skipTest("no CPython %s in ~/.pyenv/versions or on PATH" % v)
+                exe = need(self, v)
                 for _ in range(10 if LONG else 1):
                     with tempfile.TemporaryDirectory() as out:
                         r = P.run_profiled([exe, WORKLOAD, "1.0" if LONG else "0.4"], out,
