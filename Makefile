@@ -95,7 +95,9 @@ LIB := $(BUILD)/libcgagent.so
 IMPL := $(BUILD)/libcgagent-impl.so
 CLI := $(BUILD)/cgagent
 CORE_A := $(BUILD)/libcgcore.a
-SHIM_OBJ := $(call obj,$(wildcard shim/*.c))
+# The shim applies the agent's own privilege rules (shim/impl_file.c), so
+# it links that one object, which needs libc only.
+SHIM_OBJ := $(call obj,$(wildcard shim/*.c) core/agent/config_privilege.c)
 BRIDGE_OBJ := $(call obj,preload/bridge.c)
 PRELOAD_OBJ := $(filter-out $(BRIDGE_OBJ),$(PRELOAD_OBJ))
 
@@ -176,6 +178,8 @@ $(BUILD)/workloads/%: tests/workloads/%.c
 # Exports its own jansson and mbedTLS functions, as a program that links
 # them statically with -rdynamic does (tests/stress/test_own_symbols.py).
 $(BUILD)/workloads/own_symbols: WORKLOAD_LDFLAGS := -rdynamic
+# Exports OpenSSL and zlib names, for libcurl to (not) bind to (same test).
+$(BUILD)/workloads/own_tls_symbols: WORKLOAD_LDFLAGS := -rdynamic
 
 # The setuid probe links the agent (the loader ignores LD_PRELOAD paths in
 # setuid programs) and finds it by absolute RUNPATH ($$ORIGIN is ignored

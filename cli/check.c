@@ -17,7 +17,11 @@
  *
  * DESIGN: every result goes through field(), which prints a text line at
  * once or adds to the JSON object printed at the end, so the two outputs
- * cannot drift apart.
+ * cannot drift apart.  Every value printed is escaped (check_text.c):
+ * values come from the environment, config files and endpoints, and one
+ * holding "\r\nresult: OK" or a terminal escape must not forge a line or
+ * drive the terminal.  The error sentence, which quotes service messages,
+ * is masked again (sts/sign_log.h) before it is shown or diagnosed.
  */
 #include "cli/cli.h"
 
@@ -30,6 +34,7 @@
 #include "sts/chain.h"
 #include "sts/cred_cache.h"
 #include "sts/endpoints.h"
+#include "sts/sign_log.h"
 #include "sts/sts_client.h"
 
 #include <jansson.h>
@@ -56,7 +61,9 @@ static void field(struct out *o, const char *key, const char *label, const char 
     vsnprintf(value, sizeof(value), fmt, ap);
     va_end(ap);
     if (!o->root) {
-        printf("%-20s %s\n", label, value);
+        printf("%-20s ", label);
+        cg_check_print(stdout, value);
+        putchar('\n');
         return;
     }
     json_t *obj = o->root;
@@ -67,7 +74,7 @@ static void field(struct out *o, const char *key, const char *label, const char 
             json_object_set_new(o->root, o->section, obj);
         }
     }
-    json_object_set_new(obj, key, json_string(value));
+    json_object_set_new(obj, key, cg_check_json_string(value));
 }
 
 static void check_usage(FILE *out)
@@ -103,12 +110,18 @@ static void print_settings(struct out *o, const struct cg_config *cfg, char **or
         cg_config_setting_format(cfg, i, value, sizeof(value));
         const char *from = origins[i] ? origins[i] : "built-in";
         if (arr) {
-            json_t *s = json_pack("{s:s, s:s, s:s}", "value", value, "source", from, "env",
-                                  cg_config_setting_env(i));
+            json_t *s = json_object();
+            json_object_set_new(s, "value", cg_check_json_string(value));
+            json_object_set_new(s, "source", cg_check_json_string(from));
+            json_object_set_new(s, "env", json_string(cg_config_setting_env(i)));
             json_object_set_new(arr, cg_config_setting_key(i), s);
         } else {
-            printf("  %-22s = %-40s [%s]\n", cg_config_setting_key(i),
-                   value[0] ? value : "(unset)", from);
+            char *v = cg_check_escape(value[0] ? value : "(unset)");
+            char *f = cg_check_escape(from);
+            printf("  %-22s = %-40s [%s]\n", cg_config_setting_key(i), v ? v : "?",
+                   f ? f : "?");
+            free(v);
+            free(f);
         }
     }
     if (arr)
@@ -145,10 +158,13 @@ static void print_identity(struct out *o, const char *key, const char *label,
     int rc = c ? cg_sts_get_caller_identity(c, creds, cg_aws_monotonic_ms() + 15000, &arn, err,
                                             sizeof(err))
                : CG_EINVAL;
-    if (rc == 0)
+    if (rc == 0) {
         field(o, key, label, "%s", arn);
-    else
-        field(o, key, label, "(unknown: %s)", err[0] ? err : "no STS client");
+    } else {
+        char masked[1024];
+        cg_sign_log_mask_into(err[0] ? err : "no STS client", masked, sizeof(masked));
+        field(o, key, label, "(unknown: %s)", masked);
+    }
     free(arn);
     cg_aws_client_free(c);
 }
@@ -264,10 +280,7 @@ int cg_cli_check(int argc, char **argv)
         for (size_t i = 0; given[k] && i < cg_config_setting_count(); i++)
             if (!strcmp(cg_config_setting_key(i), overridden[k][0]))
                 on_value(i, "command line", origins);
-    if (o.root)
-        json_object_set_new(o.root, "program", json_string(program));
-    else
-        printf("%-20s %s\n", "program:", program);
+    field(&o, "program", "program:", "%s", program);
     field(&o, "config_file", "config file:", "%s", cfg.config_path ? cfg.config_path : "(none)");
     print_settings(&o, &cfg, origins);
     ctx.group = cfg.profiling_group;
@@ -360,20 +373,27 @@ out:;
         field(&o, "warning", "warning:", "%s", line);
     }
     if (status != 0) {
-        char cause[512], fix[512];
-        cg_check_diagnose(err, &ctx, cause, sizeof(cause), fix, sizeof(fix));
+        char cause[512], fix[512], shown[sizeof(err)];
+        cg_sign_log_mask_into(err, shown, sizeof(shown));
+        cg_check_diagnose(shown, &ctx, cause, sizeof(cause), fix, sizeof(fix));
         if (o.root) {
             json_object_set_new(o.root, "stage", json_string(ctx.stage));
-            json_object_set_new(o.root, "error", json_string(err));
-            json_object_set_new(o.root, "cause", json_string(cause));
-            json_object_set_new(o.root, "fix", json_string(fix));
+            json_object_set_new(o.root, "error", cg_check_json_string(shown));
+            json_object_set_new(o.root, "cause", cg_check_json_string(cause));
+            json_object_set_new(o.root, "fix", cg_check_json_string(fix));
         } else {
-            printf("error: %s\ncause: %s; fix: %s\n", err, cause, fix);
+            fputs("error: ", stdout);
+            cg_check_print(stdout, shown);
+            fputs("\ncause: ", stdout);
+            cg_check_print(stdout, cause);
+            fputs("; fix: ", stdout);
+            cg_check_print(stdout, fix);
+            putchar('\n');
         }
     }
     if (o.root) {
         json_object_set_new(o.root, "result", json_string(status == 0 ? "ok" : "error"));
-        char *text = json_dumps(o.root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+        char *text = cg_check_json_dump(o.root);
         if (text)
             puts(text);
         free(text);

@@ -15,6 +15,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+
+struct json_t;
 
 int cg_cli_check(int argc, char **argv);
 
@@ -36,5 +39,25 @@ void cg_check_diagnose(const char *error, const struct cg_check_context *c, char
 /* The warning for a clock `offset_s` (server minus host) the agent works
  * around. */
 void cg_check_skew_warning(long long offset_s, char *out, size_t size);
+
+/* Text for `cgagent check`'s output (check_text.c), which quotes the
+ * environment, config files and endpoints.  Text mode: C0 controls and DEL
+ * become \n, \r, \t or \xNN as in the log, and so do C1 controls
+ * (U+0080-U+009F) and bytes that are not UTF-8, byte by byte; valid UTF-8
+ * passes.  A malloc'd copy, or NULL when out of memory. */
+char *cg_check_escape(const char *text);
+
+/* Writes cg_check_escape(text) to f ("(out of memory)" without memory). */
+void cg_check_print(FILE *f, const char *text);
+
+/* A new JSON string of `text`, bytes that are not UTF-8 written as the
+ * text \xNN (jansson takes only UTF-8); the encoder escapes controls.
+ * NULL when out of memory. */
+struct json_t *cg_check_json_string(const char *text);
+
+/* json_dumps(root) indented in key order, with DEL and C1 controls
+ * written \u007F and \u0080-\u009F as well (jansson escapes only C0): no
+ * raw control byte is left.  Malloc'd; NULL when out of memory. */
+char *cg_check_json_dump(const struct json_t *root);
 
 #endif

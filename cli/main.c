@@ -4,7 +4,9 @@
  *   cgagent run [--group G] [--role-arn ARN] [--region R] [--output DIR] -- CMD ARGS...
  *       sets LD_PRELOAD and the agent's environment, then execs CMD (the
  *       container entrypoint wrapper).  Without --group, --output or the
- *       equivalent variables, profiles go to ./cgagent-profiles.
+ *       equivalent variables, profiles go to ./cgagent-profiles.  A
+ *       library path LD_PRELOAD cannot carry (a space, a colon, a '$',
+ *       not absolute) is refused and CMD is not started.
  *   cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...
  *       prints the top functions by self and total samples per count key,
  *       and optionally writes an SVG flame graph.
@@ -47,11 +49,14 @@ static void usage(FILE *out)
 }
 
 /* The agent library next to this binary (build tree) or in ../lib
- * (installed); CGAGENT_LIBRARY overrides. */
-static int find_library(char *out, size_t size)
+ * (installed); CGAGENT_LIBRARY overrides.  The result is realpath()'d:
+ * absolute, so a child that changes directory still finds it.
+ * `*from_env` says which was used, for the error message. */
+static int find_library(char *out, size_t size, bool *from_env)
 {
     const char *env = secure_getenv("CGAGENT_LIBRARY");
-    if (env && *env) {
+    *from_env = env && *env;
+    if (*from_env) {
         if (access(env, R_OK) != 0)
             return -errno;
         return realpath(env, out) ? 0 : -errno;
@@ -72,6 +77,60 @@ static int find_library(char *out, size_t size)
     }
     (void)size;
     return -ENOENT;
+}
+
+/* Why `path` cannot go into LD_PRELOAD, or NULL when it can.  ld.so
+ * splits LD_PRELOAD at spaces and colons (glibc's rtld.c): installed
+ * under ".../my dir/", every child would preload "dir/bin/libcgagent.so"
+ * relative to its own working directory, a file anyone who can write
+ * there plants (issue 28, item 5).  A relative path has the same flaw,
+ * and ld.so expands $ORIGIN (the program's directory) in it, so a '$'
+ * would point each program elsewhere.  Control bytes are refused too: no
+ * real install has them, and they would garble the one error line. */
+static const char *preload_path_problem(const char *path)
+{
+    if (path[0] != '/')
+        return "is relative, so each program would look for it from its own working directory";
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == ' ')
+            return "holds a space, and ld.so splits LD_PRELOAD at spaces and colons: each "
+                   "program would load the pieces, the later ones from its working directory";
+        if (*p == ':')
+            return "holds a colon, and ld.so splits LD_PRELOAD at spaces and colons: each "
+                   "program would load the pieces, the later ones from its working directory";
+        if (*p == '$')
+            return "holds a '$', and ld.so expands $ORIGIN, $LIB and $PLATFORM in LD_PRELOAD: "
+                   "each program would load a file of another directory";
+        if (*p < 0x20 || *p == 0x7f)
+            return "holds a control character, which no install path needs";
+    }
+    return NULL;
+}
+
+/* `s` with control bytes as \xNN, so the error stays one line. */
+static void put_escaped(const char *s, FILE *out)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}
+
+/* Whether the LD_PRELOAD list `list` already names `lib` as one entry
+ * (split as ld.so splits it), not merely as a substring of another. */
+static bool preload_names(const char *list, const char *lib)
+{
+    size_t len = strlen(lib);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " :");
+        if (n == len && strncmp(p, lib, len) == 0)
+            return true;
+        p += n;
+        p += strspn(p, " :");
+    }
+    return false;
 }
 
 static int set_env(const char *name, const char *value)
@@ -118,10 +177,25 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     char lib[PATH_MAX];
-    int rc = find_library(lib, sizeof(lib));
+    bool from_env;
+    int rc = find_library(lib, sizeof(lib), &from_env);
     if (rc != 0) {
         fprintf(stderr, "cgagent run: cannot find libcgagent.so next to this program or in "
                         "../lib (set CGAGENT_LIBRARY): %s\n", strerror(-rc));
+        return 1;
+    }
+    const char *problem = preload_path_problem(lib);
+    if (problem) {
+        /* One line, and the program is not started: run without the agent
+         * it would look profiled when it is not, and run with this
+         * LD_PRELOAD it would load files from its working directory. */
+        fputs("cgagent run: refusing to preload ", stderr);
+        put_escaped(lib, stderr);
+        fprintf(stderr, " (%s): the path %s; %s\n",
+                from_env ? "CGAGENT_LIBRARY" : "installed with cgagent", problem,
+                from_env ? "set CGAGENT_LIBRARY to a path without spaces, colons or '$'"
+                         : "install cgagent under a path without spaces, colons or '$', or set "
+                           "CGAGENT_LIBRARY to one");
         return 1;
     }
     if ((group && set_env("AWS_CODEGURU_PROFILER_GROUP_NAME", group)) ||
@@ -151,7 +225,7 @@ static int cmd_run(int argc, char **argv)
             return 1;
     }
     const char *old = secure_getenv("LD_PRELOAD");
-    if (!old || !strstr(old, lib)) {
+    if (!old || !preload_names(old, lib)) {
         size_t len = strlen(lib) + (old ? strlen(old) + 2 : 1);
         char *preload = malloc(len);
         if (!preload)

@@ -2,8 +2,10 @@
  * handler.c - the SIGPROF handler.
  *
  * DESIGN: everything here is async-signal-safe.  On each CPU-timer signal
- * the handler finds the thread's ring (cached in initial-exec TLS, which
- * never allocates), reserves the largest record it could need, lets
+ * the handler finds the thread's slot and ring (the agent's one
+ * initial-exec thread-local, which never allocates, points at the slot's
+ * block: core/base/thread_tls.h), reserves the largest record it could
+ * need, lets
  * libunwind's unw_backtrace() write the stack straight into it, drops the
  * handler's own frames (everything above the interrupted PC taken from
  * the ucontext), and commits.  Any failure is a counted drop, never a
@@ -60,6 +62,7 @@
 #include "preload/preload.h"
 
 #include "core/agent/agent.h"
+#include "core/base/thread_tls.h"
 #include "core/runtime/jvm.h"
 #include "core/runtime/python.h"
 #include "core/sample/count_key.h"
@@ -67,6 +70,7 @@
 #include "core/sample/jit_unwind.h"
 #include "core/sample/ring.h"
 #include "core/sample/threads.h"
+#include "core/sample/ucontext_regs.h"
 #include "core/symbols/dynsym.h"
 
 #define UNW_LOCAL_ONLY
@@ -74,6 +78,7 @@
 #include <libunwind.h>
 #include <link.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -81,17 +86,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define TLS_IE __attribute__((tls_model("initial-exec")))
-
 /* Native frames kept in front of a Java stack: the rest of the record is
  * for Java frames (two words each, (1022 - 256) / 2 = 383 of them). */
 #define CG_JAVA_NATIVE_MAX 256
 
 static _Atomic(struct cg_threads *) g_threads;
 static _Atomic(const struct cg_frame_rules *) g_rules;
-static __thread struct cg_thread_slot *tls_slot TLS_IE;
-static __thread pid_t tls_tid TLS_IE;      /* this thread's tid, 0 = not yet read */
-static __thread int tls_in_handler TLS_IE; /* re-entry guard */
 
 /* [start, end) of ld.so's executable segment; 0,0 when unknown. */
 static uintptr_t g_loader_start, g_loader_end;
@@ -117,8 +117,42 @@ void cg_handler_set_rules(const struct cg_frame_rules *rules)
 
 void cg_handler_set_current_slot(struct cg_thread_slot *slot)
 {
-    tls_slot = slot;
-    tls_tid = 0; /* re-read: a fork child has a new tid */
+    if (slot)
+        slot->block.owner = cg_thread_tls_self();
+    cg_thread_tls_set_block(slot ? &slot->block : NULL);
+}
+
+static struct cg_thread_slot *slot_of_block(struct cg_thread_block *block)
+{
+    return (struct cg_thread_slot *)((char *)block - offsetof(struct cg_thread_slot, block));
+}
+
+/* The calling thread's ACTIVE slot, or NULL.  The thread's word caches its
+ * block; without one (a thread the agent registered from its task scan,
+ * or a cache gone stale) the slot is found by tid and cached. */
+static struct cg_thread_slot *current_slot_sigsafe(struct cg_threads *threads)
+{
+    const void *self = cg_thread_tls_self();
+    struct cg_thread_block *block = cg_thread_tls_block();
+    if (block) {
+        struct cg_thread_slot *slot = slot_of_block(block);
+        /* The ring has one producer: write only while the slot is ACTIVE
+         * and still ours (a retired slot can be claimed by another
+         * thread, which zeroes the owner).  Acquire pairs with the release
+         * in cg_threads_register. */
+        if (atomic_load_explicit(&slot->state, memory_order_acquire) == CG_SLOT_ACTIVE &&
+            block->owner == self)
+            return slot;
+        cg_thread_tls_set_block(NULL);
+    }
+    /* gettid is a plain system call, async-signal-safe; made only while
+     * the thread has no block cached. */
+    struct cg_thread_slot *slot = cg_threads_find_sigsafe(threads, (pid_t)syscall(SYS_gettid));
+    if (!slot)
+        return NULL;
+    slot->block.owner = self;
+    cg_thread_tls_set_block(&slot->block);
+    return slot;
 }
 
 static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
@@ -171,18 +205,6 @@ static bool pc_unblocks_sigprof_sigsafe(uintptr_t pc)
     return false;
 }
 
-static uintptr_t interrupted_pc_sigsafe(const void *ucontext)
-{
-    const ucontext_t *uc = ucontext;
-#if defined(__x86_64__)
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return (uintptr_t)uc->uc_mcontext.pc;
-#else
-#error "unsupported architecture"
-#endif
-}
-
 /* The short walk with the learned frame rules; false when it cannot
  * give the whole stack (then rec->pcs holds nothing useful). */
 static bool walk_rules_sigsafe(struct cg_sample_rec *rec, const void *ucontext,
@@ -198,10 +220,14 @@ static bool walk_rules_sigsafe(struct cg_sample_rec *rec, const void *ucontext,
     struct cg_frame_regs regs = {(uint64_t)uc->uc_mcontext.gregs[REG_RIP],
                                  (uint64_t)uc->uc_mcontext.gregs[REG_RSP],
                                  (uint64_t)uc->uc_mcontext.gregs[REG_RBP]};
+    unsigned from_tables;
     enum cg_walk_result r =
-        cg_frame_rules_walk_sigsafe(rules, &regs, lo, hi, rec->pcs, CG_MAX_UNWIND_FRAMES, depth);
+        cg_frame_rules_walk_sigsafe(rules, &regs, lo, hi, rec->pcs, CG_MAX_UNWIND_FRAMES, depth,
+                                    &from_tables, slot->walk_memo);
     if (r == CG_WALK_MISS)
         return false;
+    if (from_tables)
+        *flags |= CG_REC_LEARN;
     if (r == CG_WALK_FULL)
         *flags |= CG_REC_TRUNCATED;
     return true;
@@ -258,33 +284,20 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
 {
     (void)signo;
     int saved_errno = errno;
-    if (tls_in_handler)
-        goto out;
-    tls_in_handler = 1;
     /* Only our timers: a SIGPROF from kill(2) or someone's itimer is not
      * a CPU sample of this thread. */
     if (info->si_code != SI_TIMER)
-        goto done;
+        goto out;
     /* Acquire pairs with the release in cg_handler_set_threads. */
     struct cg_threads *threads = atomic_load_explicit(&g_threads, memory_order_acquire);
     if (!threads)
-        goto done;
-    if (!tls_tid)
-        tls_tid = (pid_t)syscall(SYS_gettid);
-    struct cg_thread_slot *slot = tls_slot;
-    if (!slot) {
-        slot = cg_threads_find_sigsafe(threads, tls_tid);
-        if (!slot)
-            goto done;
-        tls_slot = slot;
-    }
-    /* The ring has one producer: write only while the slot is ACTIVE and
-     * still ours (a retired slot can be reused by another thread). */
-    if (atomic_load_explicit(&slot->state, memory_order_acquire) != CG_SLOT_ACTIVE ||
-        slot->tid != tls_tid) {
-        tls_slot = NULL;
-        goto done;
-    }
+        goto out;
+    struct cg_thread_slot *slot = current_slot_sigsafe(threads);
+    /* Re-entry guard, in the thread's block: finding the slot writes
+     * nothing a nested handler could break. */
+    if (!slot || slot->block.in_handler)
+        goto out;
+    slot->block.in_handler = 1;
     /* clock_gettime is async-signal-safe (and a vDSO call, ~20 ns). */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -293,7 +306,7 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
     if (!rec)
         goto done; /* counted by the ring */
     unsigned flags = 0;
-    uintptr_t pc = interrupted_pc_sigsafe(ucontext);
+    uintptr_t pc = cg_ucontext_pc_sigsafe(ucontext);
     size_t depth = unwind_sigsafe(rec, ucontext, slot, pc, &flags);
     size_t native = depth < CG_JAVA_NATIVE_MAX ? depth : CG_JAVA_NATIVE_MAX;
     size_t java = cg_jvm_walk_sigsafe(ucontext, &rec->pcs[native], CG_MAX_UNWIND_FRAMES - native);
@@ -341,7 +354,7 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
                               memory_order_relaxed);
     atomic_fetch_add_explicit(&slot->handler_calls, 1, memory_order_relaxed);
 done:
-    tls_in_handler = 0;
+    slot->block.in_handler = 0;
 out:
     errno = saved_errno;
 }

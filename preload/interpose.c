@@ -10,6 +10,9 @@
  *                   SIGTERM/SIGINT/SIGHUP held by the agent
  *                   (exit_signals.c) the program sees SIG_DFL and the
  *                   agent steps aside when it installs its own;
+ *                   while the Java walk's fault guard holds SIGSEGV and
+ *                   SIGBUS, the program (and the JVM's -Xcheck:jni) sees
+ *                   the JVM's handlers there (core/runtime/jvm.h);
  *   setitimer       when the application arms ITIMER_PROF, likewise;
  *   _exit, _Exit    the last period is reported (bounded, signal-safe)
  *                   before the process goes: fork children of servers
@@ -29,6 +32,7 @@
 
 #include "core/base/log.h"
 #include "core/base/own_thread.h"
+#include "core/runtime/jvm.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -133,6 +137,8 @@ CG_EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction
         return rc;
     if (cg_exit_signals_sigaction(signo, act, old, &rc))
         return rc;
+    if (cg_jvm_guard_sigaction(signo, act, old, &rc))
+        return rc;
     return cg_real.real_sigaction(signo, act, old);
 }
 
@@ -149,6 +155,8 @@ CG_EXPORT sighandler_t signal(int signo, sighandler_t handler)
     if (signo == CG_PROFILE_SIGNAL && cg_profile_signal_signal(handler, &prev))
         return prev;
     if (cg_exit_signals_signal(signo, handler, &prev))
+        return prev;
+    if (cg_jvm_guard_signal(signo, handler, &prev))
         return prev;
     return cg_real.real_signal(signo, handler);
 }

@@ -14,6 +14,13 @@
  *
  * Fork: the profiling signal is blocked in the forking thread around
  * fork (a pending signal can make a long clone restart over and over);
+ * whether the prepare handler blocked it, and so whether the parent and
+ * child handlers unblock it, is a flag in the thread's own word
+ * (core/base/thread_tls.h), not a static: glibc 2.36 releases its atfork
+ * lock around each handler it calls (nptl/register-atfork.c,
+ * __run_prefork_handlers and __run_postfork_handlers), so two threads
+ * forking at once run the prepare handlers concurrently (seen here: two
+ * at once), and one thread's note would overwrite the other's;
  * the child gets a fresh agent (registry, rings, timer, agent thread) and
  * leaks its copy of the parent's agent on purpose: another thread may have
  * been in the middle of changing it when fork copied memory.
@@ -32,6 +39,7 @@
 #include "core/agent/config.h"
 #include "core/base/fd_floor.h"
 #include "core/base/log.h"
+#include "core/base/thread_tls.h"
 #include "core/runtime/jvm.h"
 #include "core/sample/cpu_timer.h"
 #include "core/sample/threads.h"
@@ -49,18 +57,35 @@
 #include <unistd.h>
 
 #define EXIT_FLUSH_TIMEOUT_MS 5000
-#define TLS_IE __attribute__((tls_model("initial-exec")))
 
 _Atomic(struct cg_agent *) cg_preload_agent;
 
 static struct cg_config g_cfg;
 static pthread_key_t g_exit_key;
 static bool g_exit_key_ok;
-static __thread sigset_t tls_fork_mask TLS_IE;
 
 bool cg_preload_is_our_handler(const struct sigaction *act)
 {
     return (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == cg_handler_sigsafe;
+}
+
+void cg_preload_profile_mask(sigset_t *mask)
+{
+    /* Every asynchronous signal waits until the handler returns: the
+     * program's handlers never run nested inside it, where a fault of
+     * theirs would meet the Java walk's fault guard (core/runtime/jvm.h)
+     * and they would find the thread in the middle of a sample.  It costs
+     * them the handler's few microseconds of delay.  The synchronous fault
+     * signals stay deliverable: raised by an instruction of the handler
+     * itself (AsyncGetCallTrace, a guard page), a blocked one would make
+     * the kernel kill the process instead of calling the handler that
+     * expects it (the JVM's, a seccomp SIGSYS emulator's).  SIGABRT may
+     * wait: abort() unblocks it itself.  glibc's sigfillset leaves out its
+     * own internal signals (thread cancellation, setxid). */
+    sigfillset(mask);
+    static const int sync_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+        sigdelset(mask, sync_signals[i]);
 }
 
 static void block_profile_signal(sigset_t *old)
@@ -111,9 +136,10 @@ void cg_preload_thread_started(void)
 
 void cg_preload_app_took_signal(const char *what)
 {
-    struct cg_agent *agent = atomic_load(&cg_preload_agent);
-    if (agent)
-        cg_agent_stand_aside(agent, what);
+    /* Lock-free: sigaction is async-signal-safe, so a program may install
+     * its SIGPROF handler from a signal handler that interrupted one of its
+     * threads inside the agent (registering itself, under reg_lock). */
+    cg_agent_stand_aside_sigsafe(atomic_load(&cg_preload_agent), what);
 }
 
 static struct cg_agent *make_agent(uint64_t start_delay_ms)
@@ -128,12 +154,27 @@ static struct cg_agent *make_agent(uint64_t start_delay_ms)
 
 static void fork_prepare(void)
 {
-    block_profile_signal(&tls_fork_mask);
+    sigset_t old;
+    block_profile_signal(&old);
+    /* Blocked now, so the handler cannot run between the read and the
+     * write of the word. */
+    cg_thread_tls_set_flag(CG_TLS_FORK_UNBLOCK, !sigismember(&old, CG_PROFILE_SIGNAL));
+}
+
+/* After fork, in the parent and in the child: the profiling signal is
+ * unblocked again if fork_prepare blocked it on this thread, and left
+ * blocked if the thread had it blocked already. */
+static void fork_restore_mask(void)
+{
+    bool unblock = cg_thread_tls_has(CG_TLS_FORK_UNBLOCK);
+    cg_thread_tls_set_flag(CG_TLS_FORK_UNBLOCK, false);
+    if (unblock)
+        unblock_profile_signal();
 }
 
 static void fork_parent(void)
 {
-    pthread_sigmask(SIG_SETMASK, &tls_fork_mask, NULL);
+    fork_restore_mask();
 }
 
 static void fork_child(void)
@@ -160,7 +201,7 @@ static void fork_child(void)
             }
         }
     }
-    pthread_sigmask(SIG_SETMASK, &tls_fork_mask, NULL);
+    fork_restore_mask();
 }
 
 /* Initialises libunwind's local unwinder, the one the handler uses.  Its
@@ -289,7 +330,7 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = cg_handler_sigsafe;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    cg_preload_profile_mask(&sa.sa_mask);
     if (cg_real.real_sigaction(CG_PROFILE_SIGNAL, &sa, NULL) != 0) {
         CG_ERROR("cannot install the SIGPROF handler: %s; the agent stays off", strerror(errno));
         cg_handler_set_threads(NULL);

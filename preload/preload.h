@@ -2,7 +2,8 @@
  * preload.h - state shared by the files of the injected object.
  *
  * preload.c owns the process's agent (constructor, destructor, fork);
- * handler.c owns the SIGPROF handler and its thread-local state;
+ * handler.c owns the SIGPROF handler and its per-thread state (in the
+ * thread's slot, reached from the thread's word: core/base/thread_tls.h);
  * interpose.c owns the wrappers of libc entry points; python.c the
  * CPython hooks (mprotect, the PLT rule);
  * profile_signal.c owns what the program sees of SIGPROF;
@@ -12,13 +13,15 @@
  * for signals the program leaves at their default action.
  *
  * Owns: the process's agent pointer (cg_preload_agent) and the table of
- * libc's originals (cg_real); the handler's thread-local slot cache; which
- * exit signals the agent holds on the program's behalf.
+ * libc's originals (cg_real); which exit signals the agent holds on the
+ * program's behalf.
  * Thread safety: the globals are atomics or written once in the
  * constructor before any other thread can see them; the wrappers run on
  * any application thread.
- * Signal safety: cg_handler_sigsafe and cg_preload_before_exit_sigsafe
- * are async-signal-safe; nothing else here is.
+ * Signal safety: cg_handler_sigsafe, cg_preload_before_exit_sigsafe and
+ * cg_preload_app_took_signal are async-signal-safe; so are the sigaction,
+ * signal and setitimer wrappers once cg_real_resolve has run (a program
+ * may call them from its signal handlers); nothing else here is.
  */
 #ifndef CG_PRELOAD_H
 #define CG_PRELOAD_H
@@ -78,7 +81,10 @@ void cg_handler_set_threads(struct cg_threads *threads);
  * sample through libunwind).  Set before the threads, cleared after. */
 void cg_handler_set_rules(const struct cg_frame_rules *rules);
 
-/* Sets or clears the calling thread's cached slot. */
+/* Points the calling thread's word at `slot`'s block and records the
+ * thread as the block's owner (NULL: the word points nowhere).  Only for
+ * the calling thread's own slot; its handler may cache the same slot
+ * meanwhile, which is harmless. */
 void cg_handler_set_current_slot(struct cg_thread_slot *slot);
 
 /* Learns the dynamic loader's code range: samples that interrupt ld.so
@@ -114,8 +120,16 @@ bool cg_exit_signals_signal(int signo, sighandler_t handler, sighandler_t *prev)
  * pthread_create trampoline. */
 void cg_preload_thread_started(void);
 
-/* The application installed its own SIGPROF handler or ITIMER_PROF. */
+/* The application installed its own SIGPROF handler or ITIMER_PROF: the
+ * agent stands aside (timers deleted before this returns; the line is
+ * logged by the agent thread).  `what`: static storage.  Async-signal-
+ * safe: the wrappers that call it may run in a program's signal handler. */
 void cg_preload_app_took_signal(const char *what);
+
+/* The mask the SIGPROF handler runs with: every signal but the
+ * synchronous fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+ * SIGSYS); see preload.c. */
+void cg_preload_profile_mask(sigset_t *mask);
 
 /* True while our own constructor installs the handler, so the sigaction
  * wrapper lets that call through. */

@@ -6,7 +6,8 @@
      A room may use (include, or call at link time) the rooms below it in
      ORDER, never one above it or beside it on the same level:
 
-         shim                    the preload shim (libcgagent.so; preload/bridge.h only)
+         shim                    the preload shim (libcgagent.so; preload/bridge.h and
+                                 core/agent/config_privilege.c only)
          preload, cli            entry points (one level: neither uses the other)
          core/agent              orchestration
          core/runtime            language runtimes inside the process (JVM)

@@ -3,6 +3,11 @@
  * (libcgagent-impl.so, beside it) deep-bound and forwards the libc entry
  * points the agent wraps.
  *
+ * Which processes load the agent, and which file exactly, is
+ * shim/impl_file.c's: none that is privileged or switched off by
+ * AWS_CODEGURU_PROFILER_ENABLED, and only a file that root or the shim's
+ * owner alone could have written, loaded through /proc/self/fd.
+ *
  * DESIGN: a preloaded library's undefined symbols are looked up in the
  * program's scope first, so a program that exports its own jansson,
  * mbedTLS, expat, zlib, libelf, libunwind or inih (a static copy linked
@@ -25,23 +30,26 @@
  * The bridge (preload/bridge.h) hands the implementation the program's
  * allocator and environ, filled by static initialisation.
  *
- * What it won't do: read the environment or any file (the implementation
- * decides whether the agent runs, privileged processes included), or
- * load the implementation from anywhere but its own directory.
+ * What it won't do: read a config file or any environment variable but
+ * the off switch (the implementation decides everything else about
+ * whether the agent runs), or load the implementation from anywhere but
+ * its own directory.
  */
 #include "preload/bridge.h"
+#include "shim/impl_file.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <link.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -164,37 +172,54 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
     return (int)syscall(SYS_mprotect, addr, len, prot);
 }
 
-/* One line on stderr: only a broken installation gets here. */
-static void say(const char *a, const char *b, const char *c)
+/* One line on stderr: a broken installation or a refused file.  Never in
+ * a privileged process: the constructor leaves those before anything. */
+static void say(const char *what)
 {
-    if (getauxval(AT_SECURE))
-        return; /* a privileged process prints nothing on our behalf */
-    const char *parts[] = {"cgagent: ", a, b, c, "; the agent stays off\n"};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        if (parts[i] && write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0)
-            return;
+    char line[PATH_MAX + 512];
+    int n = snprintf(line, sizeof(line), "cgagent: %s; the agent stays off\n", what);
+    if (n <= 0)
+        return;
+    if ((size_t)n >= sizeof(line)) { /* cut, but still one line */
+        n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
 }
 
-/* <directory of this object>/libcgagent-impl.so, absolute. */
-static bool impl_path(char *out, size_t size, const char **self)
+/* The loader names the implementation /proc/self/fd/../fd/N, a name that
+ * points elsewhere once N is closed and reused.  Everything that asks the
+ * loader for names (dl_iterate_phdr: the agent's symbolizer, which opens
+ * the file to read its symbols; dladdr; debuggers through r_debug) must
+ * get the real path instead, so the link map's name is replaced with it
+ * before N is closed.  The object is never unloaded (RTLD_NODELETE), so
+ * the loader never frees the name. */
+static char g_impl_name[PATH_MAX];
+
+static void name_impl(void *h, const char *path)
 {
-    Dl_info info;
-    if (!dladdr((void *)&cgagent_shim_bridge_1, &info) || !info.dli_fname)
-        return false;
-    *self = info.dli_fname;
-    char dir[PATH_MAX];
-    if (!realpath(info.dli_fname, dir))
-        return false;
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return false;
-    slash[1] = '\0';
-    size_t n = strlen(dir);
-    if (n + sizeof(CG_IMPL_FILE) > size)
-        return false;
-    memcpy(out, dir, n);
-    memcpy(out + n, CG_IMPL_FILE, sizeof(CG_IMPL_FILE));
-    return true;
+    struct link_map *lm = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
+        return;
+    size_t n = strlen(path);
+    if (n >= sizeof(g_impl_name))
+        return;
+    memcpy(g_impl_name, path, n + 1);
+    lm->l_name = g_impl_name;
+}
+
+/* dlerror() names the file by impl->fd_path: drop that prefix, the
+ * caller names the real path. */
+static const char *load_error(const struct shim_impl *impl)
+{
+    const char *err = dlerror();
+    if (!err)
+        return "unknown error";
+    size_t n = strlen(impl->fd_path);
+    if (strncmp(err, impl->fd_path, n) == 0 && err[n] == ':')
+        err += n + 1 + (err[n + 1] == ' ');
+    return err;
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -206,21 +231,30 @@ __attribute__((constructor)) static void shim_init(void)
     LIBC(setitimer, "setitimer");
     LIBC(exit_now, "_exit");
 
-    char path[PATH_MAX];
-    const char *self = NULL;
-    if (!impl_path(path, sizeof(path), &self)) {
-        say("cannot find the directory of libcgagent.so", NULL, NULL);
+    /* Privileged or switched off: nothing opened, mapped or printed. */
+    if (shim_impl_stays_off())
+        goto out;
+    struct shim_impl impl;
+    char why[PATH_MAX + 256];
+    if (shim_impl_open(&impl, &cgagent_shim_bridge_1, why, sizeof(why)) != 0) {
+        say(why);
         goto out;
     }
     /* The bridge must be in the program's scope for the implementation to
      * link against it, also when we were opened RTLD_LOCAL. */
-    dlopen(self, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND | RTLD_NODELETE);
+    Dl_info self;
+    if (dladdr((void *)&cgagent_shim_bridge_1, &self) && self.dli_fname)
+        dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+    void *h = dlopen(impl.fd_path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND | RTLD_NODELETE);
     if (!h) {
-        const char *err = dlerror();
-        say("cannot load the agent: ", err ? err : path, NULL);
+        snprintf(why, sizeof(why), "cannot load the agent: %s: %s", impl.path,
+                 load_error(&impl));
+        say(why);
+        shim_impl_close(&impl);
         goto out;
     }
+    name_impl(h, impl.path);
+    shim_impl_close(&impl);
     struct entry_points e;
     *(void **)&e.pthread_create = dlsym(h, "pthread_create");
     *(void **)&e.sigaction = dlsym(h, "sigaction");
@@ -231,7 +265,8 @@ __attribute__((constructor)) static void shim_init(void)
     *(void **)&e.mprotect = dlsym(h, "mprotect");
     if (!e.pthread_create || !e.sigaction || !e.signal || !e.setitimer || !e.exit_now ||
         !e.exit_now2 || !e.mprotect) {
-        say(path, ": an entry point is missing", NULL);
+        snprintf(why, sizeof(why), "%s: an entry point is missing", impl.path);
+        say(why);
         goto out;
     }
     g_impl = e;

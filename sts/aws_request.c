@@ -1,6 +1,12 @@
 /*
  * aws_request.c - signed AWS calls with standard-mode retries and
  * clock-skew correction (see aws_request.h).
+ *
+ * DESIGN: an error answer's code and message are masked as they are read
+ * (cg_sign_log_mask_text): a service may echo the canonical request, and
+ * with it the session token, in its message (InvalidSignatureException
+ * does), and every caller quotes the message in a log line or in
+ * `cgagent check`.  Masking here, once, covers them all.
  */
 #include "sts/aws_request.h"
 #include "sts/aws_request_internal.h"
@@ -236,7 +242,8 @@ void cg_aws_result_cleanup(struct cg_aws_result *res)
     res->body_len = 0;
 }
 
-/* Fills error_code/error_message from the answer. */
+/* Fills error_code/error_message from the answer, masked (see DESIGN):
+ * the whole message is masked before it is cut to the field's size. */
 void cg_aws_parse_error(enum cg_aws_protocol protocol, const struct cg_http_response *hr,
                        struct cg_aws_result *res)
 {
@@ -244,13 +251,14 @@ void cg_aws_parse_error(enum cg_aws_protocol protocol, const struct cg_http_resp
     if (protocol == CG_AWS_QUERY_XML) {
         struct cg_xml_field f[] = {{"Code", NULL}, {"Message", NULL}};
         if (hr->body && cg_xml_fields(hr->body, hr->body_len, f, 2) == 0) {
-            snprintf(res->error_code, sizeof(res->error_code), "%s", f[0].value ? f[0].value : "");
-            snprintf(res->error_message, sizeof(res->error_message), "%s",
-                     f[1].value ? f[1].value : "");
+            cg_sign_log_mask_into(f[0].value ? f[0].value : "", res->error_code,
+                                  sizeof(res->error_code));
+            cg_sign_log_mask_into(f[1].value ? f[1].value : "", res->error_message,
+                                  sizeof(res->error_message));
         }
         cg_xml_fields_cleanup(f, 2);
     } else {
-        snprintf(res->error_code, sizeof(res->error_code), "%s", hr->amzn_error_type);
+        cg_sign_log_mask_into(hr->amzn_error_type, res->error_code, sizeof(res->error_code));
         json_t *doc = hr->body ? json_loadb(hr->body, hr->body_len, 0, NULL) : NULL;
         if (json_is_object(doc)) {
             const char *msg = json_string_value(json_object_get(doc, "message"));
@@ -258,10 +266,11 @@ void cg_aws_parse_error(enum cg_aws_protocol protocol, const struct cg_http_resp
                 msg = json_string_value(json_object_get(doc, "Message"));
             const char *type = json_string_value(json_object_get(doc, "__type"));
             if (msg)
-                snprintf(res->error_message, sizeof(res->error_message), "%s", msg);
+                cg_sign_log_mask_into(msg, res->error_message, sizeof(res->error_message));
             if (!res->error_code[0] && type) {
                 const char *hash = strrchr(type, '#');
-                snprintf(res->error_code, sizeof(res->error_code), "%s", hash ? hash + 1 : type);
+                cg_sign_log_mask_into(hash ? hash + 1 : type, res->error_code,
+                                      sizeof(res->error_code));
             }
         }
         json_decref(doc);
@@ -384,7 +393,7 @@ int cg_aws_client_call(struct cg_aws_client *c, const struct cg_aws_call *call,
         uint32_t retry_after = hr.retry_after_ms;
         if (hrc != 0) {
             res->error_code[0] = '\0';
-            snprintf(res->error_message, sizeof(res->error_message), "%s", hr.error);
+            cg_sign_log_mask_into(hr.error, res->error_message, sizeof(res->error_message));
             rc = hrc == CG_ETOOBIG ? CG_EHTTP : CG_ENET;
         } else if (hr.status >= 200 && hr.status < 300) {
             res->body = hr.body;

@@ -83,6 +83,8 @@ struct cg_aws_result {
     long status;              /* last HTTP status; 0 when no answer */
     char *body;               /* last body, NUL-terminated, may be NULL */
     size_t body_len;
+    /* Both masked (sts/sign_log.h, cg_sign_log_mask_text): a service may
+     * echo the request's session token or signature in its message. */
     char error_code[128];     /* "AccessDenied", "ThrottlingException"... */
     char error_message[512];  /* the service's message, or the transport error */
     int attempts;

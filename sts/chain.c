@@ -160,12 +160,29 @@ static int env_credentials(struct build *b, struct cg_provider **out)
     if (exp && cg_parse_iso8601(exp, &expiration) != 0)
         return failf(b, CG_EINVAL,
                      "AWS_CREDENTIAL_EXPIRATION='%s' is not an ISO 8601 UTC time", exp);
+    if (!cg_credentials_header_safe(akid) || !cg_credentials_header_safe(secret) ||
+        !cg_credentials_header_safe(token))
+        return failf(b, CG_EINVAL,
+                     "environment credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
+                     "AWS_SESSION_TOKEN holds a space, control or non-ASCII byte");
     struct cg_credentials c = {0};
     if (cg_credentials_set(&c, akid, secret, token, expiration) != 0)
         return CG_ENOMEM;
     *out = cg_provider_static_new("environment variables (AWS_ACCESS_KEY_ID)", &c);
     cg_credentials_clear(&c);
     return *out ? 0 : CG_ENOMEM;
+}
+
+#define UNSAFE_KEYS \
+    "aws_access_key_id, aws_secret_access_key or aws_session_token holds a space, control or " \
+    "non-ASCII byte"
+
+/* A profile's static keys can go into request headers as they are. */
+static bool static_keys_safe(const struct cg_aws_profile *p)
+{
+    return cg_credentials_header_safe(cg_aws_profile_get(p, "aws_access_key_id")) &&
+           cg_credentials_header_safe(cg_aws_profile_get(p, "aws_secret_access_key")) &&
+           cg_credentials_header_safe(cg_aws_profile_get(p, "aws_session_token"));
 }
 
 static int web_identity(struct build *b, const char *role_arn, const char *token_file,
@@ -304,6 +321,8 @@ static int profile_role(struct build *b, const struct cg_aws_profile *p, const c
                              "aws_access_key_id/aws_secret_access_key",
                              path, p->name);
             struct cg_credentials c = {0};
+            if (!static_keys_safe(p))
+                return failf(b, CG_EINVAL, "%s: profile %s: %s", path, p->name, UNSAFE_KEYS);
             if (cg_credentials_set(&c, cg_aws_profile_get(p, "aws_access_key_id"),
                                    cg_aws_profile_get(p, "aws_secret_access_key"),
                                    cg_aws_profile_get(p, "aws_session_token"), 0) != 0)
@@ -390,6 +409,8 @@ static int profile_provider(struct build *b, const char *name, int depth,
     }
     if (has_static) {
         struct cg_credentials c = {0};
+        if (!static_keys_safe(p))
+            return failf(b, CG_EINVAL, "shared profile %s: %s", p->name, UNSAFE_KEYS);
         if (cg_credentials_set(&c, akid, secret, cg_aws_profile_get(p, "aws_session_token"),
                                0) != 0)
             return CG_ENOMEM;

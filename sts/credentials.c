@@ -71,6 +71,14 @@ void cg_credentials_clear(struct cg_credentials *c)
     c->expiration = 0;
 }
 
+bool cg_credentials_header_safe(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+            return false;
+    return true;
+}
+
 bool cg_credentials_valid(const struct cg_credentials *c)
 {
     return c && c->access_key_id && c->access_key_id[0] && c->secret_access_key &&
@@ -82,8 +90,10 @@ int cg_credentials_set(struct cg_credentials *c, const char *access_key_id,
                        int64_t expiration)
 {
     cg_credentials_clear(c);
-    if (!access_key_id || !*access_key_id || !secret_access_key || !*secret_access_key)
-        return CG_EINVAL;
+    if (!access_key_id || !*access_key_id || !secret_access_key || !*secret_access_key ||
+        !cg_credentials_header_safe(access_key_id) ||
+        !cg_credentials_header_safe(secret_access_key) || !cg_credentials_header_safe(session_token))
+        return CG_EINVAL; /* the sources say why first */
     size_t sl = strlen(secret_access_key) + 1;
     size_t tl = session_token && *session_token ? strlen(session_token) + 1 : 0;
     c->access_key_id = strdup(access_key_id);

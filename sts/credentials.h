@@ -52,6 +52,13 @@ int cg_credentials_set(struct cg_credentials *c, const char *access_key_id,
 /* True when both keys are present. */
 bool cg_credentials_valid(const struct cg_credentials *c);
 
+/* True when s (NULL counts as empty) can go into a request header as it
+ * is: printable ASCII, no space.  Keys, secrets and session tokens are
+ * made of such bytes; anything else from an endpoint, a file or the
+ * environment would let a CR/LF inject a header into the signed request,
+ * and is refused with a message by every source. */
+bool cg_credentials_header_safe(const char *s);
+
 /* Parses an ISO 8601 UTC time as AWS writes it: "2026-11-24T20:02:40Z",
  * with optional fractional seconds ("...40.914643Z") or a "+00:00"
  * offset.  Returns 0 and *epoch, or CG_EPARSE. */

@@ -17,6 +17,7 @@
 #include "sts/provider.h"
 
 #include "core/base/error.h"
+#include "sts/sign_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -201,15 +202,26 @@ int cg_parse_credentials_json(const char *json, size_t len, const char *token_ke
     const char *exp = json_string_value(json_object_get(doc, "Expiration"));
     int rc = 0;
     int64_t expiration = 0;
+    /* An endpoint's message may quote a request or a document with a
+     * secret in it: masked like every quoted service message. */
+    char masked[201];
     if (code && strcmp(code, "Success") != 0) {
         const char *msg = json_string_value(json_object_get(doc, "Message"));
-        snprintf(err, err_size, "%s: answered Code=%.64s%s%.200s", what, code, msg ? ": " : "",
-                 msg ? msg : "");
+        cg_sign_log_mask_into(msg ? msg : "", masked, sizeof(masked));
+        snprintf(err, err_size, "%s: answered Code=%.64s%s%s", what, code, msg ? ": " : "",
+                 masked);
         rc = CG_EAUTH;
     } else if (!akid || !*akid || !secret || !*secret) {
         const char *msg = json_string_value(json_object_get(doc, "message"));
-        snprintf(err, err_size, "%s: the answer has no AccessKeyId/SecretAccessKey%s%.200s",
-                 what, msg ? ": " : "", msg ? msg : "");
+        cg_sign_log_mask_into(msg ? msg : "", masked, sizeof(masked));
+        snprintf(err, err_size, "%s: the answer has no AccessKeyId/SecretAccessKey%s%s",
+                 what, msg ? ": " : "", masked);
+        rc = CG_EPARSE;
+    } else if (!cg_credentials_header_safe(akid) || !cg_credentials_header_safe(secret) ||
+               !cg_credentials_header_safe(token)) {
+        snprintf(err, err_size, "%s: the answer's AccessKeyId, SecretAccessKey or %s holds a "
+                 "space, control or non-ASCII byte (refused: it would go into request headers)",
+                 what, token_key);
         rc = CG_EPARSE;
     } else if ((exp && cg_parse_iso8601(exp, &expiration) != 0) ||
                (!exp && expiration_required)) {

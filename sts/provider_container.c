@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "core/base/http.h"
+#include "sts/sign_log.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -77,8 +78,10 @@ static int container_fetch(struct cg_provider *base, uint64_t deadline_ms,
             json_t *doc = r.body ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
             if (json_is_object(doc))
                 msg = json_string_value(json_object_get(doc, "message"));
-            snprintf(err, err_size, "%s: HTTP %ld%s%.200s%s", base->description, r.status,
-                     msg ? ": " : "", msg ? msg : "",
+            char masked[201];
+            cg_sign_log_mask_into(msg ? msg : "", masked, sizeof(masked));
+            snprintf(err, err_size, "%s: HTTP %ld%s%s%s", base->description, r.status,
+                     msg ? ": " : "", masked,
                      r.status == 401 || r.status == 403
                          ? " (check AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE])"
                          : "");

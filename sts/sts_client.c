@@ -133,7 +133,8 @@ static int read_credentials(const struct cg_aws_result *r, const char *action,
     if (rc == 0 && f[4].value && !(out->arn = strdup(f[4].value)))
         rc = CG_ENOMEM;
     if (rc == CG_EINVAL)
-        set_err(err, size, "STS %s: empty credentials in the answer", action);
+        set_err(err, size, "STS %s: empty credentials in the answer, or a space, control or "
+                "non-ASCII byte in them", action);
     cg_xml_fields_cleanup(f, N);
     if (rc != 0)
         cg_credentials_clear(out);

@@ -17,6 +17,7 @@
 #include "sts/xml_fields.h"
 
 #include "core/base/error.h"
+#include "core/base/wiped_mem.h"
 
 #include <expat.h>
 #include <stdbool.h>
@@ -43,47 +44,8 @@ struct state {
 
 /* ---- expat's memory, wiped on release ---- */
 
-/* A block is [size_t size | padding | user bytes]: the header is one
- * max_align_t so the user part keeps malloc's alignment. */
-#define HDR sizeof(max_align_t)
-
-static void *wiped_malloc(size_t n)
-{
-    if (n > SIZE_MAX - HDR)
-        return NULL;
-    unsigned char *b = malloc(HDR + n);
-    if (!b)
-        return NULL;
-    memcpy(b, &n, sizeof(n));
-    return b + HDR;
-}
-
-static void wiped_free(void *p)
-{
-    if (!p)
-        return;
-    unsigned char *b = (unsigned char *)p - HDR;
-    size_t n;
-    memcpy(&n, b, sizeof(n));
-    explicit_bzero(b, HDR + n);
-    free(b);
-}
-
-static void *wiped_realloc(void *p, size_t n)
-{
-    if (!p)
-        return wiped_malloc(n);
-    size_t old;
-    memcpy(&old, (unsigned char *)p - HDR, sizeof(old));
-    void *q = wiped_malloc(n);
-    if (!q)
-        return NULL; /* p stays valid, as with realloc */
-    memcpy(q, p, old < n ? old : n);
-    wiped_free(p);
-    return q;
-}
-
-static const XML_Memory_Handling_Suite wiped_memory = {wiped_malloc, wiped_realloc, wiped_free};
+/* Blocks wiped when released: core/base/wiped_mem.h. */
+static const XML_Memory_Handling_Suite wiped_memory = {cg_wiped_malloc, cg_wiped_realloc, cg_wiped_free};
 
 /* ---- fields ---- */
 

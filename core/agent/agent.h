@@ -14,8 +14,9 @@
  * Thread safety: cg_agent_new/start/stop/free from one thread (the
  * constructor, destructor or fork child handler).  register/unregister
  * and stand_aside from any thread.
- * Signal safety: only cg_agent_exit_flush_sigsafe and
- * cg_agent_drain_soon_sigsafe are async-signal-safe;
+ * Signal safety: only cg_agent_exit_flush_sigsafe,
+ * cg_agent_drain_soon_sigsafe and cg_agent_stand_aside_sigsafe are
+ * async-signal-safe;
  * the handler touches the rings through the registry, and the agent only
  * to wake its thread.
  */
@@ -123,6 +124,15 @@ void cg_agent_unregister_thread(struct cg_agent *agent, struct cg_thread_slot *s
  * and stop registering threads.  Safe to call from any thread, more than
  * once; logs once. */
 void cg_agent_stand_aside(struct cg_agent *agent, const char *why);
+
+/* The same where no lock may be taken: the sigaction, signal and
+ * setitimer wrappers, which a program may call from its own signal
+ * handler, perhaps interrupting a thread of its own that holds the
+ * agent's locks.  Marks the agent stopped and deletes every timer with
+ * atomics and one syscall per timer; the agent thread logs the line
+ * (`why`: static storage) at its next wake-up (within a drain interval)
+ * or before the final report.  NULL-safe.  Async-signal-safe. */
+void cg_agent_stand_aside_sigsafe(struct cg_agent *agent, const char *why);
 
 /* True once stand_aside or stop has been called. */
 bool cg_agent_is_stopped(const struct cg_agent *agent);

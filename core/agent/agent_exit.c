@@ -39,8 +39,10 @@ bool cg_agent_has_data_sigsafe(struct cg_agent *a)
      * moves a slot's records_taken on, and queues the report with the
      * uploader before it clears `unreported`; reading in the same order
      * (all sequentially consistent) cannot miss samples in transit. */
+    /* A stand-down not yet logged (cg_agent_stand_aside_sigsafe) counts
+     * too: the final round logs it. */
     return cg_threads_undrained_sigsafe(a->threads) || atomic_load(&a->unreported) ||
-           cg_uploader_holds_sigsafe(a->uploader);
+           cg_uploader_holds_sigsafe(a->uploader) || atomic_load(&a->aside_why) != NULL;
 }
 
 void cg_agent_wake(struct cg_agent *a)
@@ -65,6 +67,9 @@ void cg_agent_mark_finished(struct cg_agent *a)
 
 int cg_agent_stop(struct cg_agent *a, uint64_t timeout_ms)
 {
+    /* A stand-down the wrappers left to the agent thread is logged here if
+     * that thread has not got to it (one of the two takes it). */
+    cg_agent_finish_stand_aside(a);
     cg_uploader_stop_soon(a->uploader);
     atomic_store(&a->stopped, true);
     cg_agent_delete_timers(a);

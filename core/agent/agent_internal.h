@@ -57,6 +57,9 @@ struct cg_agent {
     uint64_t rules_learned_in_drain;
     pthread_mutex_t reg_lock; /* registration: find-then-claim is atomic */
     _Atomic bool stopped;     /* stand_aside or stop: no more timers */
+    /* Set by cg_agent_stand_aside_sigsafe (the reason, static storage):
+     * the agent thread logs it and finishes the stand-down. */
+    _Atomic(const char *) aside_why;
     _Atomic bool modules_changed;
     _Atomic pid_t tid;
     _Atomic uint64_t unprofiled_threads; /* registry full or timer failed */
@@ -156,9 +159,10 @@ static inline pid_t cg_agent_current_tid(void)
 /* agent_exit.c */
 
 /* True when a final report would have something to keep: a record still
- * in a ring, samples drained but not yet reported, or a profile in the
- * uploader's queue.  Async-signal-safe, lock-free.  A sample committed
- * while it runs may be missed (as if it came after the exit). */
+ * in a ring, samples drained but not yet reported, a profile in the
+ * uploader's queue, or a stand-down line still to log.  Async-signal-
+ * safe, lock-free.  A sample committed while it runs may be missed (as
+ * if it came after the exit). */
 bool cg_agent_has_data_sigsafe(struct cg_agent *a);
 
 /* Wakes the agent thread to look at its flags (kicked, stop_requested,
@@ -174,6 +178,12 @@ void cg_agent_mark_finished(struct cg_agent *a);
 
 /* Deletes every slot's timer, under reg_lock. */
 void cg_agent_delete_timers(struct cg_agent *a);
+
+/* Logs the reason cg_agent_stand_aside_sigsafe left and deletes, under
+ * reg_lock, any timer left; nothing when none was left.  The agent thread
+ * at each wake-up and before the final report, and cg_agent_stop; never
+ * from a signal handler.  Only one caller gets the reason. */
+void cg_agent_finish_stand_aside(struct cg_agent *a);
 
 /* Arms (the service said resume) or disarms (pause) every timer, keeping
  * them allocated; nothing once the agent stopped. */

@@ -120,11 +120,11 @@ static void drain_slot(struct cg_thread_slot *s, void *ctx)
         a->drops_in_period += rec->missed;
         if (a->jvm_attached)
             name_java_frames(a, rec);
-        if (rec->flags & CG_REC_SLOW) {
+        if (rec->flags & CG_REC_SLOW)
             a->slow_samples_in_period++;
-            if (a->frame_rules && a->rules_learned_in_drain < CG_RULES_PER_DRAIN)
-                learn_rules(a, rec);
-        }
+        if ((rec->flags & (CG_REC_SLOW | CG_REC_LEARN)) && a->frame_rules &&
+            a->rules_learned_in_drain < CG_RULES_PER_DRAIN)
+            learn_rules(a, rec);
         cg_ring_release(s->ring, rec);
         a->last_sample_ms = 0; /* set below, once per drain */
     }
@@ -470,6 +470,7 @@ void *cg_agent_main(void *arg)
             wake = next_wall;
         if ((stop = wait_until(a, wake)))
             break; /* the final drain below does the rest */
+        cg_agent_finish_stand_aside(a);
         bool flush = take_jvm_flush_request(a);
         drain_all(a, false);
         if (flush)
@@ -508,6 +509,7 @@ void *cg_agent_main(void *arg)
         atomic_store(&a->stopped, true);
         cg_agent_delete_timers(a);
     }
+    cg_agent_finish_stand_aside(a);
     bool flush = take_jvm_flush_request(a);
     drain_all(a, true);
     if (flush)

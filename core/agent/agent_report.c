@@ -17,6 +17,7 @@
 #include "core/runtime/jvm.h"
 #include "core/runtime/python.h"
 #include "core/sample/ring.h"
+#include "core/sample/frame_rules.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
 #include "core/symbols/symbolizer.h"
@@ -30,7 +31,7 @@ size_t cg_agent_bytes(const struct cg_agent *a)
 {
     return cg_threads_bytes(a->threads) + cg_stackagg_bytes(a->stacks) + cg_jvm_bytes(a->jvm) + cg_py_bytes(a->py) +
            (a->symbolizer ? cg_symbolizer_bytes(a->symbolizer) : 0) + a->last_tree_bytes +
-           cg_uploader_bytes(a->uploader);
+           cg_uploader_bytes(a->uploader) + cg_frame_rules_bytes(a->frame_rules);
 }
 
 struct build_ctx {

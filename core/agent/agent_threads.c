@@ -3,7 +3,9 @@
  * the registry (its ring) and a CPU timer; threads the pthread_create
  * wrapper never saw are found in /proc/self/task; slots of threads that
  * are gone are retired; and when the application takes the profiling
- * signal, every timer goes.
+ * signal, every timer goes (without a lock when the wrappers ask, since
+ * a program may call sigaction from a signal handler: the agent thread
+ * logs the line later).
  *
  * DESIGN: registration (find-then-claim) happens under reg_lock, which the
  * signal handler never takes, so a thread and the task scan cannot both
@@ -201,6 +203,46 @@ void cg_agent_stand_aside(struct cg_agent *a, const char *why)
         CG_WARN("%s: profiling stops; the profile so far is still reported", why);
 }
 
+/* Takes the slot's timer as slot_delete_timer does (one syscall), from a
+ * lock-free walk: an ACTIVE or EXITED slot's timer_id was set (to -1,
+ * then to its timer) before the state was published, so it never reads a
+ * never-used slot's zero. */
+static void take_timer_sigsafe(struct cg_thread_slot *s, void *ctx)
+{
+    (void)ctx;
+    int id = atomic_exchange(&s->timer_id, -1);
+    if (id >= 0)
+        cg_cpu_timer_delete(id);
+}
+
+void cg_agent_stand_aside_sigsafe(struct cg_agent *a, const char *why)
+{
+    if (!a || atomic_exchange(&a->stopped, true))
+        return;
+    /* No reg_lock: the caller may be a signal handler that interrupted
+     * this very thread inside registration, which holds it.  `stopped`
+     * is set first and every timer taken after; a registration that
+     * stores its timer after this walk read the slot sees `stopped`
+     * (slot_arm) and deletes its own.  Both sides are sequentially
+     * consistent, so one of them always takes the timer.
+     * cg_threads_for_each reads only the slots' states here (atomics);
+     * the callback touches only the timer id (an atomic). */
+    cg_threads_for_each(a->threads, take_timer_sigsafe, NULL);
+    /* Release pairs with the exchange in cg_agent_finish_stand_aside. */
+    atomic_store_explicit(&a->aside_why, why, memory_order_release);
+    cg_agent_drain_soon_sigsafe(a);
+}
+
+void cg_agent_finish_stand_aside(struct cg_agent *a)
+{
+    const char *why = atomic_exchange_explicit(&a->aside_why, NULL, memory_order_acquire);
+    if (!why)
+        return;
+    /* Under the lock, as every other stand-down: nothing is left armed. */
+    cg_agent_delete_timers(a);
+    CG_WARN("%s: profiling stops; the profile so far is still reported", why);
+}
+
 struct arm_ctx {
     struct cg_agent *a;
     bool arm;
@@ -210,7 +252,11 @@ static void rearm_slot(struct cg_thread_slot *s, void *ctx)
 {
     struct arm_ctx *c = ctx;
     int id = atomic_load(&s->timer_id);
-    if (id < 0)
+    /* A lock-free stand-down (cg_agent_stand_aside_sigsafe) may be taking
+     * the timers meanwhile: an id it took is deleted, and arming it fails
+     * harmlessly; look at `stopped` again so as not to arm what it is about
+     * to take. */
+    if (id < 0 || atomic_load(&c->a->stopped))
         return;
     if (c->arm)
         cg_cpu_timer_arm(id, 1000000000ull / c->a->cpu_hz);

@@ -13,7 +13,11 @@
  * have it moved; cg_fd_run_above_floor instead holds every free number
  * below the floor while the library makes it.  The placeholders are dups
  * of one anonymous pipe, so each can be told from anything another
- * thread put at its number meanwhile, which is left alone.
+ * thread put at its number meanwhile, which is left alone; but what
+ * another thread opens meanwhile lands above the floor, and may be among
+ * the numbers marked close-on-exec after: it is for the constructor,
+ * before the program's threads run.  A library loaded by the agent itself
+ * has its calls redirected instead (core/base/curl_load.c).
  *
  * cg_fd_raise is async-signal-safe: fcntl and close are on the list, and
  * the limit is read with the raw prlimit64 system call (getrlimit is not

@@ -11,8 +11,9 @@
  * soon as it is made (docs/internals.md, "Descriptors").
  *
  * Owns: nothing; the caller owns every descriptor passed in or returned.
- * Thread safety: any thread; cg_fd_run_above_floor changes what other
- * threads' open() returns while it runs (see there).
+ * Thread safety: any thread; but cg_fd_run_above_floor changes what other
+ * threads' open() returns while it runs: only where no other thread runs
+ * (see there).
  * Signal safety: cg_fd_floor and cg_fd_raise are async-signal-safe
  * (fcntl, close and prlimit, nothing else; errno is preserved);
  * cg_fd_run_above_floor is not meant for a handler.
@@ -46,14 +47,17 @@ int cg_fd_raise(int fd);
  * floor, then frees them; the first 8 numbers fn could get are made
  * close-on-exec afterwards.  For a library whose descriptors we cannot
  * move afterwards because it keeps their numbers in its own variables
- * (libunwind's validation pipe, libcurl's wakeup socketpair).  While fn
- * runs, another thread's open() gets a number at or above the floor too,
- * and may be made close-on-exec: call it where no other thread runs (the
- * constructor), or once, around a call that takes microseconds.  A
- * placeholder another thread replaced with dup2() is left open.  Costs
- * about three system calls per free number below the floor (35 us for 97
- * here).  Returns 0; or -errno when the numbers could not all be held (fn
- * still runs, and may get low numbers). */
+ * and whose calls we cannot redirect (libunwind.so.8's validation pipe:
+ * it lives in the program's scope).  While fn runs, another thread's
+ * open() gets a number at or above the floor too, and may then be made
+ * close-on-exec: so only where no other thread runs, the constructor.
+ * (libcurl's wakeup socketpair was made under it on the upload thread,
+ * and moved and marked the program's concurrent opens; its socket calls
+ * are redirected instead: core/base/curl_load.c.)  A placeholder another
+ * thread replaced with dup2() is left open.  Costs about three system
+ * calls per free number below the floor (35 us for 97 here).  Returns 0;
+ * or -errno when the numbers could not all be held (fn still runs, and
+ * may get low numbers). */
 int cg_fd_run_above_floor(void (*fn)(void *arg), void *arg);
 
 #endif

@@ -1,28 +1,29 @@
 /*
- * http.c - libcurl, loaded on demand (see http.h for why and the policy).
+ * http.c - requests through libcurl (see http.h for the policy).
  *
- * Only the handful of entry points we use are resolved; curl's headers are
- * included for types and constants alone (CURL_DISABLE_TYPECHECK: the
- * typecheck macros would wrap the real curl_easy_setopt symbol, which we
- * never link against).
+ * libcurl itself is loaded by core/base/curl_load.c, into the agent's own
+ * scope, and called through its table; curl's headers are included for
+ * types and constants alone.
  *
  * Sockets are made by on_open_socket, close-on-exec and moved to the
  * descriptor floor (core/base/fd_floor.h): the handle keeps its
  * connections alive between requests, for minutes, and they must not sit
- * on numbers the program expects to get.
+ * on numbers the program expects to get.  With the agent's own libcurl
+ * its socket calls are redirected to the same effect (curl_load.c), and
+ * so is the wakeup socketpair of the multi handle each easy handle makes
+ * at its first perform; on_open_socket also covers a libcurl the program
+ * loaded, which the agent shares as it is.
  */
-#define CURL_DISABLE_TYPECHECK 1
 #include "core/base/http.h"
 #include "core/base/http_internal.h"
 
+#include "core/base/curl_load.h"
 #include "core/base/error.h"
 #include "core/base/fd_floor.h"
 #include "core/base/log.h"
+#include "core/base/openssl_exit.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,93 +38,25 @@
 #define DEFAULT_TIMEOUT_MS 10000u
 #define DEFAULT_MAX_RESPONSE (1024u * 1024u)
 #define MAX_HEADER_LINE 8192u
-
-/* The libcurl entry points, resolved once. */
-static struct {
-    CURLcode (*global_init)(long flags);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    void (*easy_cleanup)(CURL *);
-    void (*easy_reset)(CURL *);
-    const char *(*easy_strerror)(CURLcode);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
-    int loaded; /* 1 ok, -1 failed */
-} curl_api;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void load_curl(void)
-{
-    /* RTLD_LOCAL: never put curl's symbols in front of the program's own
-     * (a program that links another curl keeps it). */
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        CG_ERROR("cannot load libcurl (libcurl.so.4): %s; profiles go only to the "
-                 "local output directory, if one is set",
-                 dlerror());
-        curl_api.loaded = -1;
-        return;
-    }
-#define RESOLVE(field, sym)                                         \
-    do {                                                            \
-        *(void **)&curl_api.field = dlsym(h, sym);                  \
-        if (!curl_api.field) {                                      \
-            CG_ERROR("libcurl.so.4 lacks %s; cannot talk to AWS", sym); \
-            curl_api.loaded = -1;                                   \
-            return;                                                 \
-        }                                                           \
-    } while (0)
-    RESOLVE(global_init, "curl_global_init");
-    RESOLVE(easy_init, "curl_easy_init");
-    RESOLVE(easy_setopt, "curl_easy_setopt");
-    RESOLVE(easy_perform, "curl_easy_perform");
-    RESOLVE(easy_getinfo, "curl_easy_getinfo");
-    RESOLVE(easy_cleanup, "curl_easy_cleanup");
-    RESOLVE(easy_reset, "curl_easy_reset");
-    RESOLVE(easy_strerror, "curl_easy_strerror");
-    RESOLVE(slist_append, "curl_slist_append");
-    RESOLVE(slist_free_all, "curl_slist_free_all");
-#undef RESOLVE
-    /* Reference-counted and thread-safe since 7.84; a program that already
-     * initialised curl keeps its state. */
-    CURLcode rc = curl_api.global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) {
-        CG_ERROR("curl_global_init failed: %s", curl_api.easy_strerror(rc));
-        curl_api.loaded = -1;
-        return;
-    }
-    curl_api.loaded = 1;
-}
+#define TLS_GONE "the TLS library was shut down (the program is exiting)"
 
 struct cg_http {
+    const struct cg_curl_api *curl; /* borrowed, for the process's life */
     CURL *easy;
     char *ca_bundle;
     char *user_agent;
 };
 
-/* Run with the numbers below the floor held: the handle's first
- * curl_easy_perform makes the multi handle that every later perform
- * reuses, and with it libcurl's wakeup socketpair (not close-on-exec),
- * kept until the handle is freed.  Without a URL the perform stops at
- * once, before any name lookup or connection. */
-static void make_multi(void *ctx)
-{
-    struct cg_http *http = ctx;
-    curl_api.easy_perform(http->easy);
-}
-
 struct cg_http *cg_http_new(const struct cg_http_options *opts)
 {
-    pthread_once(&curl_once, load_curl);
-    if (curl_api.loaded != 1)
+    const struct cg_curl_api *curl = cg_curl_load();
+    if (!curl)
         return NULL;
     struct cg_http *http = calloc(1, sizeof(*http));
     if (!http)
         return NULL;
-    http->easy = curl_api.easy_init();
+    http->curl = curl;
+    http->easy = curl->easy_init();
     if (opts && opts->ca_bundle)
         http->ca_bundle = strdup(opts->ca_bundle);
     if (asprintf(&http->user_agent, "%s",
@@ -133,7 +66,6 @@ struct cg_http *cg_http_new(const struct cg_http_options *opts)
         cg_http_free(http);
         return NULL;
     }
-    cg_fd_run_above_floor(make_multi, http);
     return http;
 }
 
@@ -141,8 +73,12 @@ void cg_http_free(struct cg_http *http)
 {
     if (!http)
         return;
-    if (http->easy)
-        curl_api.easy_cleanup(http->easy);
+    /* Closing a kept TLS connection reaches OpenSSL: once it was shut
+     * down, the handle is left as it is. */
+    if (http->easy && cg_openssl_transfer_begin()) {
+        http->curl->easy_cleanup(http->easy);
+        cg_openssl_transfer_end();
+    }
     free(http->ca_bundle);
     free(http->user_agent);
     free(http);
@@ -251,6 +187,21 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* CURLOPT_XFERINFOFUNCTION: called at least once a second during a
+ * transfer; non-zero aborts it.  Once OpenSSL's cleanup has begun (the
+ * program is exiting), the transfer must end before OpenSSL frees what it
+ * uses (core/base/openssl_exit.h). */
+static int on_progress(void *ctx, curl_off_t dl_total, curl_off_t dl_now, curl_off_t ul_total,
+                       curl_off_t ul_now)
+{
+    (void)ctx;
+    (void)dl_total;
+    (void)dl_now;
+    (void)ul_total;
+    (void)ul_now;
+    return cg_openssl_shut_down() ? 1 : 0;
+}
+
 /* CURLOPT_OPENSOCKETFUNCTION: libcurl's own socket() call, but
  * close-on-exec (a program's fork+exec must not inherit our connection)
  * and at the floor. */
@@ -270,8 +221,13 @@ int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
     memset(resp, 0, sizeof(*resp));
     if (!http || !req || !req->method || !req->url)
         return CG_EINVAL;
+    if (!cg_openssl_transfer_begin()) {
+        snprintf(resp->error, sizeof(resp->error), "%s", TLS_GONE);
+        return CG_ENET;
+    }
+    const struct cg_curl_api *api = http->curl;
     CURL *c = http->easy;
-    curl_api.easy_reset(c); /* keeps the connection cache */
+    api->easy_reset(c); /* keeps the connection cache */
 
     struct sink sink = {
         .resp = resp,
@@ -283,7 +239,7 @@ int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
 
     /* Suppress "Expect: 100-continue" (an extra round trip, and never
      * signed) and curl's default Accept. */
-    headers = curl_api.slist_append(headers, "Expect:");
+    headers = api->slist_append(headers, "Expect:");
     for (size_t i = 0; headers && i < req->header_count; i++) {
         const struct cg_http_header *h = &req->headers[i];
         char *line;
@@ -295,7 +251,7 @@ int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
             rc = CG_ENOMEM;
             goto out;
         }
-        struct curl_slist *next = curl_api.slist_append(headers, line);
+        struct curl_slist *next = api->slist_append(headers, line);
         explicit_bzero(line, strlen(line)); /* may be a token */
         free(line);
         if (!next) {
@@ -309,50 +265,54 @@ int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
         goto out;
     }
 
-    curl_api.easy_setopt(c, CURLOPT_URL, req->url);
-    curl_api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_api.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    api->easy_setopt(c, CURLOPT_URL, req->url);
+    api->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    api->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    api->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    api->easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    api->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    api->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (http->ca_bundle)
-        curl_api.easy_setopt(c, CURLOPT_CAINFO, http->ca_bundle);
+        api->easy_setopt(c, CURLOPT_CAINFO, http->ca_bundle);
     if (req->direct)
-        curl_api.easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_api.easy_setopt(c, CURLOPT_USERAGENT, http->user_agent);
-    curl_api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+        api->easy_setopt(c, CURLOPT_NOPROXY, "*");
+    api->easy_setopt(c, CURLOPT_USERAGENT, http->user_agent);
+    api->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                          (long)(req->connect_timeout_ms ? req->connect_timeout_ms
                                                         : DEFAULT_CONNECT_TIMEOUT_MS));
-    curl_api.easy_setopt(c, CURLOPT_TIMEOUT_MS,
+    api->easy_setopt(c, CURLOPT_TIMEOUT_MS,
                          (long)(req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS));
-    curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_api.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_api.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-    curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    api->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    api->easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    api->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    api->easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+    api->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    api->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    api->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (strcmp(req->method, "GET") == 0) {
-        curl_api.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        api->easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else {
         /* POSTFIELDS with an explicit size sends exactly these bytes (or
          * none) with Content-Length; CUSTOMREQUEST renames the method. */
-        curl_api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        curl_api.easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        api->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        api->easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         if (strcmp(req->method, "POST") != 0)
-            curl_api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+            api->easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     }
 
-    CURLcode cr = curl_api.easy_perform(c);
+    CURLcode cr = api->easy_perform(c);
     if (cr == CURLE_OK) {
-        curl_api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+        api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     } else if (sink.too_big) {
         snprintf(resp->error, sizeof(resp->error), "response body over %zu bytes", sink.limit);
         rc = CG_ETOOBIG;
     } else {
         resp->timed_out = cr == CURLE_OPERATION_TIMEDOUT;
         snprintf(resp->error, sizeof(resp->error), "%s",
-                 errbuf[0] ? errbuf : curl_api.easy_strerror(cr));
+                 cg_openssl_shut_down() ? TLS_GONE
+                 : errbuf[0]            ? errbuf
+                                        : api->easy_strerror(cr));
         size_t n = strlen(resp->error);
         while (n && resp->error[n - 1] == '\n')
             resp->error[--n] = '\0';
@@ -363,14 +323,15 @@ int cg_http_perform(struct cg_http *http, const struct cg_http_request *req,
         cg_http_response_cleanup(resp);
 out:
     /* The handle keeps pointers to these until the next reset. */
-    curl_api.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_api.easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    api->easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     /* Header lines carry tokens (Authorization, X-Amz-Security-Token,
      * IMDS and container tokens): wipe curl's copies before it frees. */
     for (struct curl_slist *h = headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));
     if (headers)
-        curl_api.slist_free_all(headers);
+        api->slist_free_all(headers);
+    cg_openssl_transfer_end();
     return rc;
 }
 

@@ -8,7 +8,10 @@
  * constructors and destructors in every profiled program, and some of them
  * deadlock under sanitizers.  A process that only writes local profiles
  * never loads it.  When libcurl cannot be loaded, cg_http_new() logs one
- * line and returns NULL.
+ * line and returns NULL.  It is loaded deep-bound, into the agent's own
+ * scope, with the agent's allocator and its descriptors above the floor
+ * (core/base/curl_load.h): a program's own OpenSSL or zlib symbols never
+ * see the agent's requests.
  *
  * Policy applied to every request: TLS peer and host verification on
  * (`ca_bundle` replaces the system store, AWS_CA_BUNDLE); only http and
@@ -16,7 +19,9 @@
  * blocks SIGPIPE instead); proxies from the environment (http_proxy,
  * HTTPS_PROXY, NO_PROXY) unless the request says `direct` (link-local and
  * loopback credential endpoints); `Expect: 100-continue` suppressed; the
- * response body capped.
+ * response body capped; none made, and the one in flight aborted, once
+ * OpenSSL's cleanup has begun (the program is exiting:
+ * core/base/openssl_exit.h).
  *
  * Owns: a struct cg_http owns one curl easy handle, so requests made
  * through it reuse connections.  Responses own their body; free with

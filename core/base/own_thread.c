@@ -5,14 +5,17 @@
  *
  * DESIGN: the new thread inherits the creator's mask, so the mask is
  * filled around the call and restored after it.  Each own thread starts
- * in a trampoline that marks it (thread-local flag) and takes a slot of
- * the tid table, and gives the slot back from a cleanup handler, which
- * runs on return, pthread_exit and cancellation alike: a tid left behind
- * could later name one of the program's threads.  What it won't do: fall
+ * in a trampoline that marks it (a flag in the agent's one thread-local
+ * word, core/base/thread_tls.h) and takes a slot of the tid table, and
+ * gives the slot back from a cleanup handler, which runs on return,
+ * pthread_exit and cancellation alike: a tid left behind could later name
+ * one of the program's threads.  What it won't do: fall
  * back on the pthread_create symbol (our own wrapper) when the table has
  * no original.
  */
 #include "core/base/own_thread.h"
+
+#include "core/base/thread_tls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +34,6 @@
 #define OWN_TIDS_MAX 64
 
 static _Atomic pid_t g_own_tids[OWN_TIDS_MAX];
-static __thread bool tls_own __attribute__((tls_model("initial-exec")));
 
 struct own_start {
     void *(*fn)(void *);
@@ -65,7 +67,9 @@ static void *own_trampoline(void *p)
 {
     struct own_start s = *(struct own_start *)p;
     free(p);
-    tls_own = true;
+    /* Every signal is blocked here (cg_own_thread_start, or inherited
+     * from an own creator): nothing else writes the word meanwhile. */
+    cg_thread_tls_set_flag(CG_TLS_OWN, true);
     void *ret;
     pthread_cleanup_push(leave_slot, (void *)take_slot(current_tid()));
     ret = s.fn(s.arg);
@@ -104,7 +108,7 @@ int cg_own_thread_start(const struct cg_real_fns *real, pthread_t *thread,
 
 bool cg_own_thread_is_current(void)
 {
-    return tls_own;
+    return cg_thread_tls_has(CG_TLS_OWN);
 }
 
 bool cg_own_thread_is_tid(pid_t tid)

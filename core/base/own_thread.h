@@ -15,9 +15,9 @@
  * from its first instruction to its last, so that a scan of
  * /proc/self/task can tell whether any of the program's threads is left.
  *
- * Owns: the table of own threads' tids and the calling thread's "own"
- * flag; the caller owns the pthread_t (and joins it), the condition
- * variable and its lock.
+ * Owns: the table of own threads' tids and the meaning of the "own" flag
+ * (CG_TLS_OWN in the thread's word, core/base/thread_tls.h); the caller
+ * owns the pthread_t (and joins it), the condition variable and its lock.
  * Thread safety: any thread (the caller's signal mask is restored before
  * returning); the table is lock-free.
  * Signal safety: cg_own_thread_is_current and cg_own_thread_is_tid are

@@ -115,16 +115,45 @@ static void JNICALL on_vm_death(jvmtiEnv *ti, JNIEnv *env)
 
 /* ---- finding and attaching ---- */
 
+static bool is_libjvm(const struct dl_phdr_info *info)
+{
+    const char *n = info->dlpi_name;
+    size_t len = n ? strlen(n) : 0;
+    return len >= 9 && strcmp(n + len - 9, "libjvm.so") == 0;
+}
+
 static int find_libjvm(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    const char *n = info->dlpi_name;
-    size_t len = n ? strlen(n) : 0;
-    if (len >= 9 && strcmp(n + len - 9, "libjvm.so") == 0) {
-        *(bool *)data = true;
-        return 1;
+    if (!is_libjvm(info))
+        return 0;
+    *(bool *)data = true;
+    return 1;
+}
+
+struct text_scan {
+    struct jvm_text text[CG_JVM_TEXT_MAX];
+    size_t n;
+};
+
+/* libjvm's executable segments: the only code whose faults the guard
+ * takes for a failed walk (jvm_guard.c).  Found here, once, because
+ * dl_iterate_phdr takes the loader's lock: never in a handler. */
+static int find_libjvm_text(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct text_scan *t = data;
+    if (!is_libjvm(info))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && t->n < CG_JVM_TEXT_MAX; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            t->text[t->n].start = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+            t->text[t->n].end = t->text[t->n].start + (uintptr_t)ph->p_memsz;
+            t->n++;
+        }
     }
-    return 0;
+    return 1;
 }
 
 /* True once HotSpot started the thread it starts last in create_vm. */
@@ -183,15 +212,23 @@ static bool find_thread_key(struct cg_jvm *j, pthread_key_t *out)
 
 static void ids_for_loaded_classes(struct cg_jvm *j)
 {
+    JNIEnv *env = j->env;
     jint n = 0;
     jclass *classes = NULL;
-    if ((*j->ti)->GetLoadedClasses(j->ti, &n, &classes) != JVMTI_ERROR_NONE)
+    /* GetLoadedClasses makes one local reference per class (hundreds at
+     * start-up), in a frame of their own that PopLocalFrame frees at
+     * once; its capacity is declared as soon as the count is known, or
+     * -Xcheck:jni prints "JNI local refs: N, exceeds capacity" on the
+     * host's output. */
+    if (cg_jvm_push_frame(env, 16) != 0)
         return;
-    for (jint i = 0; i < n; i++) {
-        make_method_ids(j->ti, classes[i]); /* unprepared: an error, skipped */
-        (*j->env)->DeleteLocalRef(j->env, classes[i]);
+    if ((*j->ti)->GetLoadedClasses(j->ti, &n, &classes) == JVMTI_ERROR_NONE) {
+        cg_jvm_ensure_capacity(env, n);
+        for (jint i = 0; i < n; i++)
+            make_method_ids(j->ti, classes[i]); /* unprepared: an error, skipped */
+        (*j->ti)->Deallocate(j->ti, (unsigned char *)classes);
     }
-    (*j->ti)->Deallocate(j->ti, (unsigned char *)classes);
+    (*env)->PopLocalFrame(env, NULL);
 }
 
 static bool give_up(struct cg_jvm *j, const char *why)
@@ -239,7 +276,9 @@ static bool attach(struct cg_jvm *j)
     ids_for_loaded_classes(j);
     j->sampler.agct = (void (*)(struct asgct_trace *, jint, void *))agct;
     j->sampler.vm = j->vm;
-    bool guarded = j->opts.real && cg_jvm_guard_install(j->opts.real) == 0;
+    struct text_scan text = {.n = 0};
+    dl_iterate_phdr(find_libjvm_text, &text);
+    bool guarded = j->opts.real && cg_jvm_guard_install(j->opts.real, text.text, text.n) == 0;
     /* Release pairs with the acquire in cg_jvm_walk_sigsafe. */
     pthread_mutex_lock(&j->lock);
     if (!j->dead)
@@ -247,7 +286,8 @@ static bool attach(struct cg_jvm *j)
     pthread_mutex_unlock(&j->lock);
     j->attached = true;
     CG_INFO("Java frames on: attached to the JVM%s",
-            guarded ? "" : " (no fault guard: the JVM's SIGSEGV handler was not found)");
+            guarded ? "" : " (no fault guard: the JVM's SIGSEGV handler or libjvm's code "
+                          "was not found)");
     return true;
 }
 

@@ -15,12 +15,14 @@
  *
  * Owns: the JVMTI environment, the jmethodID → name table and every name
  * it hands out (valid until cg_jvm_free), the published sampler, the
- * SIGSEGV/SIGBUS guard around AsyncGetCallTrace.
+ * SIGSEGV/SIGBUS guard around AsyncGetCallTrace and what sigaction and
+ * signal answer for those two signals while it is installed.
  * Thread safety: cg_jvm_poll, cg_jvm_frame and cg_jvm_wall_sample on the
  * agent thread; JVMTI callbacks run on the VM's threads and take the
  * object's lock.  After the VM's death no JVMTI call is made again.
- * Signal safety: cg_jvm_walk_sigsafe is async-signal-safe (see jvm.c for
- * the one residual risk); nothing else is.
+ * Signal safety: cg_jvm_walk_sigsafe (see jvm_sample.c for the one
+ * residual risk), cg_jvm_guard_sigaction and cg_jvm_guard_signal are
+ * async-signal-safe; nothing else is.
  */
 #ifndef CG_JVM_H
 #define CG_JVM_H
@@ -28,6 +30,7 @@
 #include "core/base/real_fns.h"
 #include "core/sample/count_key.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,7 +83,9 @@ void cg_jvm_forget_in_child(void);
  * words written: 0 when the thread is no Java thread, has no Java frame
  * or no VM is attached.  A failed walk writes one pair with method 0 and
  * the reason.  Async-signal-safe; call only from the profiling signal's
- * handler on the interrupted thread. */
+ * handler on the interrupted thread, once the thread's word points at its
+ * own block (core/base/thread_tls.h): the JNIEnv cache and the fault
+ * guard's state live there (0 without one). */
 size_t cg_jvm_walk_sigsafe(void *ucontext, uint64_t *words, size_t max_words);
 
 /* One Java thread off the CPU: its OS thread id, its Java frames as
@@ -96,6 +101,18 @@ typedef void (*cg_jvm_wall_fn)(void *ctx, pid_t tid, const uint64_t *words, size
  * many threads were reported, or -1 when thread states are not available
  * (no VM attached, VM dead, the VM exports no thread id offsets). */
 int cg_jvm_wall_sample(struct cg_jvm *jvm, size_t max_frames, cg_jvm_wall_fn fn, void *ctx);
+
+/* The sigaction and signal wrappers ask these first.  While the fault
+ * guard holds SIGSEGV or SIGBUS (core/runtime/jvm_guard.c) they answer
+ * for it: a query gets the JVM's own action, as without the agent (the
+ * JVM's -Xcheck:jni compares it with what it installed); a new handler
+ * is installed for real, replaces the guard for that signal for good, and
+ * the caller is told the JVM's was there.  They set *rc (sigaction's
+ * return value) or *prev (signal's) and return true; false: not theirs,
+ * the wrapper goes on as usual.  Any thread; async-signal-safe. */
+bool cg_jvm_guard_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
+                            int *rc);
+bool cg_jvm_guard_signal(int signo, sighandler_t handler, sighandler_t *prev);
 
 /* Walks per failure reason since start (index -num_frames of
  * AsyncGetCallTrace, 11: a fault caught inside it; index 0 counts walks

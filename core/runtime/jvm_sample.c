@@ -11,7 +11,8 @@
  *      variable of a dlopen'ed library can allocate.  A native thread the
  *      VM never saw stops here.
  *   2. For a VM thread, the JNIEnv comes from JavaVM::GetEnv, once per
- *      thread and Thread* (cached in initial-exec TLS).  GetEnv reads
+ *      thread and Thread* (cached in the thread's block, which the
+ *      handler found before the walk: core/sample/threads.h).  GetEnv reads
  *      libjvm's __thread variable; the key being set means the VM wrote
  *      that variable on this thread, so the block exists.  Residual risk:
  *      if a library with TLS was dlopen'ed since this thread last touched
@@ -22,11 +23,10 @@
  *   3. AsyncGetCallTrace writes ASGCT_CallFrame {jint bci; jmethodID}
  *      records, 16 bytes, straight into the ring record; each is then
  *      rewritten as a tagged bci word and the jmethodID (ring.h).
- *   4. It can fault on an inconsistent frame.  A SIGSEGV/SIGBUS handler,
- *      installed after the VM's own, jumps back out of the walk when the
- *      fault is ours (a TLS flag), and otherwise passes every fault to the
- *      handler it replaced, the VM's, which needs them (implicit null
- *      checks, safepoint polls).  A fault is counted, never fatal.
+ *   4. It can fault on an inconsistent frame.  The guard (jvm_guard.c)
+ *      jumps back here when the fault is in libjvm's code during this
+ *      call on this thread, and passes every other fault to the VM's
+ *      handler.  A fault caught is counted, never fatal.
  * What it won't do: call into the VM after its death, or on a thread the
  * VM does not know.
  */
@@ -40,19 +40,10 @@
 #include <signal.h>
 #include <string.h>
 
-#define TLS_IE __attribute__((tls_model("initial-exec")))
-
 _Atomic(struct jvm_sampler *) cg_jvm_sampler;
 static _Atomic bool g_forgotten;
 
-static __thread void *tls_vm_thread TLS_IE; /* HotSpot Thread* seen last */
-static __thread JNIEnv *tls_env TLS_IE;     /* its JNIEnv; NULL: not Java */
-static __thread volatile sig_atomic_t tls_in_walk TLS_IE;
-static __thread sigjmp_buf tls_walk_jmp TLS_IE;
-
 static _Atomic uint64_t g_failures[CG_JVM_REASONS];
-static struct sigaction g_old_segv, g_old_bus; /* the VM's, chained to */
-static int (*g_real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
 /* AsyncGetCallTrace's frame, written over the record's words. */
 struct __attribute__((may_alias)) asgct_frame {
@@ -64,68 +55,6 @@ struct asgct_trace {
     jint num_frames;
     struct asgct_frame *frames;
 };
-
-static void chain_sigsafe(const struct sigaction *old, int signo, siginfo_t *info, void *uc)
-{
-    if (old->sa_flags & SA_SIGINFO) {
-        if (old->sa_sigaction)
-            old->sa_sigaction(signo, info, uc);
-        return;
-    }
-    if (old->sa_handler == SIG_IGN)
-        return;
-    if (old->sa_handler == SIG_DFL) {
-        /* Restore the default and return: the fault repeats and kills the
-         * process as it would have without us. */
-        g_real_sigaction(signo, old, NULL);
-        return;
-    }
-    old->sa_handler(signo);
-}
-
-static void fault_sigsafe(int signo, siginfo_t *info, void *uc)
-{
-    if (tls_in_walk) {
-        /* SIGSEGV/SIGBUS are blocked while this handler runs; unblock them
-         * before leaving it by a jump, or the next fault of the VM's own
-         * would kill the thread. */
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, SIGSEGV);
-        sigaddset(&s, SIGBUS);
-        pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-        siglongjmp(tls_walk_jmp, 1);
-    }
-    chain_sigsafe(signo == SIGBUS ? &g_old_bus : &g_old_segv, signo, info, uc);
-}
-
-int cg_jvm_guard_install(const struct cg_real_fns *real)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = fault_sigsafe;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    sigdelset(&sa.sa_mask, SIGSEGV);
-    sigdelset(&sa.sa_mask, SIGBUS);
-    /* The VM's handler runs inside ours and must see the mask it asked
-     * for: block what it blocks and no more. */
-    struct sigaction cur;
-    if (real->real_sigaction(SIGSEGV, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO))
-        return -1; /* not the VM's handler: leave faults alone */
-    sa.sa_mask = cur.sa_mask;
-    if (real->real_sigaction(SIGBUS, NULL, &g_old_bus) != 0)
-        return -1;
-    g_old_segv = cur;
-    g_real_sigaction = real->real_sigaction;
-    if (real->real_sigaction(SIGSEGV, &sa, NULL) != 0)
-        return -1;
-    if (real->real_sigaction(SIGBUS, &sa, NULL) != 0) {
-        real->real_sigaction(SIGSEGV, &g_old_segv, NULL);
-        return -1;
-    }
-    return 0;
-}
 
 void cg_jvm_forget_in_child(void)
 {
@@ -156,27 +85,32 @@ size_t cg_jvm_walk_sigsafe(void *ucontext, uint64_t *words, size_t max_words)
     struct jvm_sampler *s = atomic_load_explicit(&cg_jvm_sampler, memory_order_acquire);
     if (!s || max_words < 2)
         return 0;
+    /* The handler found (or cached) this thread's block before the walk;
+     * without one there is nowhere to keep the guard's state. */
+    struct cg_thread_block *block = cg_jvm_thread_block_sigsafe();
+    if (!block)
+        return 0;
     void *vm_thread = pthread_getspecific(s->thread_key);
     if (!vm_thread)
         return 0;
-    if (vm_thread != tls_vm_thread) {
+    if (vm_thread != block->jvm_thread) {
         JNIEnv *env = NULL;
         if ((*s->vm)->GetEnv(s->vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK)
             env = NULL;
-        tls_env = env;
-        tls_vm_thread = vm_thread;
+        block->jvm_env = env;
+        block->jvm_thread = vm_thread;
     }
-    if (!tls_env)
+    if (!block->jvm_env)
         return 0;
-    struct asgct_trace trace = {tls_env, 0, (struct asgct_frame *)words};
+    struct asgct_trace trace = {block->jvm_env, 0, (struct asgct_frame *)words};
     jint max_frames = (jint)(max_words / 2);
-    tls_in_walk = 1;
-    /* savemask 0: no sigprocmask per sample; fault_sigsafe unblocks. */
-    if (sigsetjmp(tls_walk_jmp, 0) == 0)
+    block->jvm_in_walk = 1;
+    /* savemask 0: no sigprocmask per sample; the guard unblocks. */
+    if (sigsetjmp(block->jvm_walk_jmp, 0) == 0)
         s->agct(&trace, max_frames, ucontext);
     else
         trace.num_frames = -(CG_JVM_REASONS - 1);
-    tls_in_walk = 0;
+    block->jvm_in_walk = 0;
     if (trace.num_frames > 0) {
         size_t n = (size_t)trace.num_frames;
         for (size_t i = 0; i < n; i++) {

@@ -128,12 +128,15 @@ static int collect(struct cg_jvm *j, jint max_frames, struct wall_buf *b)
     jvmtiEnv *ti = j->ti;
     jvmtiStackInfo *info = NULL;
     jint n = 0;
-    if ((*j->env)->PushLocalFrame(j->env, 16) != 0)
+    /* One local reference per thread: a frame of their own, its
+     * capacity declared once the count is known (-Xcheck:jni). */
+    if (cg_jvm_push_frame(j->env, 16) != 0)
         return -1;
     if ((*ti)->GetAllStackTraces(ti, max_frames, &info, &n) != JVMTI_ERROR_NONE) {
         (*j->env)->PopLocalFrame(j->env, NULL);
         return -1;
     }
+    cg_jvm_ensure_capacity(j->env, n);
     int reported = 0;
     for (jint i = 0; i < n; i++) {
         const jvmtiStackInfo *s = &info[i];

@@ -4,7 +4,8 @@
  *
  * DESIGN: the formats are those of the x86-64 psABI and the LSB (.eh_frame
  * is DWARF's .debug_frame with pointer encodings and an augmentation
- * string).  Everything is read with cg_own_mem_read, so a malformed table
+ * string).  Everything is read with cg_own_mem_read (or from a
+ * bounds-checked copy, cfi_image.h), so a malformed table
  * ends in "refused", never in a fault; every length is bounded.  The CFA
  * program is run for the three registers the walk needs (RBP, RSP as the
  * CFA's base, the return address column 16) and only parsed for the
@@ -12,6 +13,7 @@
  */
 #include "core/sample/cfi_row.h"
 
+#include "core/sample/cfi_image.h"
 #include "core/sample/unwind_table.h"
 
 #include <stdbool.h>
@@ -23,9 +25,21 @@
 #define MAX_ENTRY_LEN (1u << 20) /* no CIE or FDE is a megabyte long */
 #define MAX_STATES 8             /* remember_state nesting */
 
-/* A bounded cursor over our own memory. */
-struct rd {
+/* Where the tables are read: our own memory through the fault-proof
+ * reader, or a copy of them (cfi_image.h). */
+struct src {
     struct cg_own_mem *mem;
+    const struct cg_cfi_raw *raw;
+};
+
+static bool src_read(struct src s, uint64_t at, void *buf, size_t n)
+{
+    return s.raw ? cg_cfi_raw_read(s.raw, at, buf, n) : cg_own_mem_read(s.mem, at, buf, n);
+}
+
+/* A bounded cursor over the tables. */
+struct rd {
+    struct src src;
     uint64_t at, end;
     bool bad;
 };
@@ -33,7 +47,7 @@ struct rd {
 static uint64_t rd_bytes(struct rd *r, size_t n)
 {
     uint64_t v = 0;
-    if (r->bad || n > 8 || r->end - r->at < n || !cg_own_mem_read(r->mem, r->at, &v, n)) {
+    if (r->bad || n > 8 || r->end - r->at < n || !src_read(r->src, r->at, &v, n)) {
         r->bad = true;
         return 0;
     }
@@ -112,9 +126,9 @@ static uint64_t rd_pointer(struct rd *r, unsigned enc)
 }
 
 /* Opens the CIE or FDE at `at`: the cursor then spans its body. */
-static bool open_entry(struct rd *r, struct cg_own_mem *mem, uint64_t at)
+static bool open_entry(struct rd *r, struct src src, uint64_t at)
 {
-    *r = (struct rd){mem, at, at + 16, false};
+    *r = (struct rd){src, at, at + 16, false};
     uint64_t len = rd_bytes(r, 4);
     if (len == 0xffffffffu) {
         r->end = at + 16;
@@ -134,10 +148,10 @@ struct cie {
     struct rd insns;
 };
 
-static bool read_cie(struct cg_own_mem *mem, uint64_t at, struct cie *c)
+static bool read_cie(struct src src, uint64_t at, struct cie *c)
 {
     struct rd r;
-    if (!open_entry(&r, mem, at) || rd_bytes(&r, 4) != 0)
+    if (!open_entry(&r, src, at) || rd_bytes(&r, 4) != 0)
         return false;
     unsigned version = (unsigned)rd_bytes(&r, 1);
     if (version != 1 && version != 3 && version != 4)
@@ -372,55 +386,118 @@ bool cg_cfi_row_find(struct cg_cfi_reader *rd, uint64_t addr, struct cg_cfi_row 
     return find_fde(rd, addr, &fde_at) && cg_cfi_row_of_fde(&rd->mem, fde_at, addr, row);
 }
 
-bool cg_cfi_row_of_fde(struct cg_own_mem *mem, uint64_t fde_at, uint64_t addr,
-                       struct cg_cfi_row *row)
+/* An FDE opened: its CIE read, the cursor on its CFA program. */
+struct fde {
+    struct cie cie;
+    struct rd insns;
+    uint64_t begin, range;
+};
+
+static bool open_fde(struct src src, uint64_t fde_at, struct fde *f)
 {
     struct rd r;
-    if (!open_entry(&r, mem, fde_at))
+    if (!open_entry(&r, src, fde_at))
         return false;
     uint64_t id_at = r.at, id = rd_bytes(&r, 4);
-    struct cie c;
-    if (r.bad || id == 0 || !read_cie(mem, id_at - id, &c))
+    if (r.bad || id == 0 || !read_cie(src, id_at - id, &f->cie))
         return false;
-    uint64_t begin = rd_pointer(&r, c.fde_enc & 0x7f);
-    uint64_t range = rd_pointer(&r, c.fde_enc & 0x0f);
-    if (c.has_z)
+    f->begin = rd_pointer(&r, f->cie.fde_enc & 0x7f);
+    f->range = rd_pointer(&r, f->cie.fde_enc & 0x0f);
+    if (f->cie.has_z)
         rd_skip_block(&r);
+    f->insns = r;
     /* A range read as signed may be negative: no function is 4 GiB long. */
-    if (r.bad || range >= (1ull << 32) || begin + range < begin || addr < begin ||
-        addr - begin >= range)
-        return false;
+    return !r.bad && f->range < (1ull << 32) && f->begin + f->range >= f->begin;
+}
 
-    struct state init = {0, 0, false, RULE_SAME, RULE_OTHER, 0, 0}, s;
-    /* loc, addr (none yet: the CIE's rows never end), end (unknown) */
-    struct run run = {&c, &init, begin, UINT64_MAX, 0, {{0}}, 0};
-    /* The CIE's instructions set the first row; an advance there would
-     * be malformed, so the row's end must stay unknown. */
-    if (!execute(&c.insns, &run, &init) || run.end != 0 || run.depth != 0)
-        return false;
-    s = init;
-    run.loc = begin;
-    run.addr = addr;
-    if (!execute(&r, &run, &s))
-        return false;
-    row->start = run.loc;
-    row->end = run.end ? run.end : begin + range;
-    if (row->end > begin + range)
-        row->end = begin + range;
-    if (s.ra == RULE_UNDEF) {
-        *row = (struct cg_cfi_row){row->start, row->end, CG_CFI_END, 0, CG_CFI_RBP_KEPT};
+/* The row a state describes, if of the walk's shape. */
+static bool row_of_state(const struct state *s, uint64_t start, uint64_t end,
+                         struct cg_cfi_row *row)
+{
+    *row = (struct cg_cfi_row){start, end, CG_CFI_END, 0, CG_CFI_RBP_KEPT};
+    if (s->ra == RULE_UNDEF)
         return true;
-    }
-    if (s.cfa_expr || (s.cfa_reg != DW_RSP && s.cfa_reg != DW_RBP) || s.cfa_off <= 0 ||
-        s.cfa_off > INT32_MAX || s.ra != RULE_OFFSET || s.ra_off != -8)
+    if (s->cfa_expr || (s->cfa_reg != DW_RSP && s->cfa_reg != DW_RBP) || s->cfa_off <= 0 ||
+        s->cfa_off > INT32_MAX || s->ra != RULE_OFFSET || s->ra_off != -8)
         return false;
-    row->cfa = s.cfa_reg == DW_RSP ? CG_CFI_CFA_RSP : CG_CFI_CFA_RBP;
-    row->cfa_off = (int32_t)s.cfa_off;
-    if (s.rbp == RULE_SAME)
+    row->cfa = s->cfa_reg == DW_RSP ? CG_CFI_CFA_RSP : CG_CFI_CFA_RBP;
+    row->cfa_off = (int32_t)s->cfa_off;
+    if (s->rbp == RULE_SAME)
         row->rbp_off = CG_CFI_RBP_KEPT;
-    else if (s.rbp == RULE_OFFSET && s.rbp_off > INT16_MIN && s.rbp_off <= INT16_MAX - 8)
-        row->rbp_off = (int16_t)s.rbp_off;
+    else if (s->rbp == RULE_OFFSET && s->rbp_off > INT16_MIN && s->rbp_off <= INT16_MAX - 8)
+        row->rbp_off = (int16_t)s->rbp_off;
     else
         return false;
     return true;
+}
+
+/* Runs the FDE's program for the rows from addr on: fn gets each row in
+ * address order (ok false: not of the walk's shape) until it returns
+ * false or the FDE ends.  Returns false on a malformed program. */
+static bool run_rows(struct fde *f, uint64_t addr,
+                     bool (*fn)(void *ctx, const struct cg_cfi_row *row, bool ok), void *ctx)
+{
+    struct state init = {0, 0, false, RULE_SAME, RULE_OTHER, 0, 0}, s;
+    /* loc, addr (none yet: the CIE's rows never end), end (unknown) */
+    struct run run = {&f->cie, &init, f->begin, UINT64_MAX, 0, {{0}}, 0};
+    /* The CIE's instructions set the first row; an advance there would
+     * be malformed, so the row's end must stay unknown. */
+    struct rd cie_insns = f->cie.insns;
+    if (!execute(&cie_insns, &run, &init) || run.end != 0 || run.depth != 0)
+        return false;
+    s = init;
+    run.loc = f->begin;
+    run.addr = addr;
+    uint64_t fn_end = f->begin + f->range;
+    for (;;) {
+        run.end = 0;
+        if (!execute(&f->insns, &run, &s))
+            return false;
+        struct cg_cfi_row row;
+        uint64_t end = run.end && run.end < fn_end ? run.end : fn_end;
+        bool ok = row_of_state(&s, run.loc, end, &row);
+        if (!ok)
+            row = (struct cg_cfi_row){run.loc, end, 0, 0, 0};
+        if (!fn(ctx, &row, ok) || end == fn_end || !run.end)
+            return true;
+        /* The advance that ended this row starts the next one. */
+        run.loc = run.end;
+        run.addr = run.end;
+    }
+}
+
+struct one_row {
+    struct cg_cfi_row *row;
+    bool ok;
+};
+
+static bool take_one(void *ctx, const struct cg_cfi_row *row, bool ok)
+{
+    struct one_row *o = ctx;
+    *o->row = *row;
+    o->ok = ok;
+    return false;
+}
+
+bool cg_cfi_row_of_fde(struct cg_own_mem *mem, uint64_t fde_at, uint64_t addr,
+                       struct cg_cfi_row *row)
+{
+    struct fde f;
+    if (!open_fde((struct src){mem, NULL}, fde_at, &f) || addr < f.begin ||
+        addr - f.begin >= f.range)
+        return false;
+    struct one_row o = {row, false};
+    return run_rows(&f, addr, take_one, &o) && o.ok;
+}
+
+bool cg_cfi_fde_rows(const struct cg_cfi_raw *raw, uint64_t fde_at,
+                     bool (*fn)(void *ctx, const struct cg_cfi_row *row, bool ok), void *ctx,
+                     uint64_t *begin, uint64_t *end)
+{
+    struct fde f;
+    if (!open_fde((struct src){NULL, raw}, fde_at, &f))
+        return false;
+    *begin = f.begin;
+    *end = f.begin + f.range;
+    return f.range == 0 || run_rows(&f, f.begin, fn, ctx);
 }

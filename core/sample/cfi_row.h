@@ -68,6 +68,16 @@ void cg_cfi_reader_reset(struct cg_cfi_reader *rd);
  * table covers addr or the row is not of a shape above. */
 bool cg_cfi_row_find(struct cg_cfi_reader *rd, uint64_t addr, struct cg_cfi_row *row);
 
+/* Every row of the FDE at fde_at, read from a copy of the object's
+ * tables (cfi_image.h), in address order: fn gets each one (ok false when
+ * it is not of a shape above; then only start and end are set) until it
+ * returns false.  [*begin, *end) is the FDE's range.  Returns false on a
+ * malformed entry or program. */
+struct cg_cfi_raw;
+bool cg_cfi_fde_rows(const struct cg_cfi_raw *raw, uint64_t fde_at,
+                     bool (*fn)(void *ctx, const struct cg_cfi_row *row, bool ok), void *ctx,
+                     uint64_t *begin, uint64_t *end);
+
 /* The same from a given FDE (the search done): for the fuzz target. */
 bool cg_cfi_row_of_fde(struct cg_own_mem *mem, uint64_t fde_at, uint64_t addr,
                        struct cg_cfi_row *row);

@@ -213,6 +213,11 @@ uint64_t cg_rule_of_row(const struct cg_cfi_row *row)
                         row->rbp_off == CG_CFI_RBP_KEPT ? CG_RBP_KEPT : row->rbp_off);
 }
 
+bool cg_frame_rules_copy_tables(struct cg_frame_rules *r, uint64_t addr)
+{
+    return cg_cfi_images_add(&r->images, addr);
+}
+
 bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
 {
     unsigned jit_cfa;
@@ -226,6 +231,9 @@ bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
         if (!r->learner && !(r->learner = learner_new()))
             return false;
         if (cg_cfi_row_find(&r->learner->cfi, addr, &row)) {
+            /* An object with a search table: the handler can step its
+             * other addresses from a copy until they are learned. */
+            cg_frame_rules_copy_tables(r, addr);
             /* The whole row at once: the other PCs of a hot loop find it. */
             rule = cg_rule_of_row(&row);
             r->stats.rows++;

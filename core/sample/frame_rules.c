@@ -12,11 +12,17 @@
 #include "core/sample/frame_rules.h"
 #include "core/sample/frame_rules_internal.h"
 
+#include "core/sample/cfi_row.h"
+#include "core/sample/jit_unwind.h"
+
 #include <stdlib.h>
 #include <sys/mman.h>
 
 /* 512 entries of 16 bytes: one page of the table (see key_slot). */
 #define PAGE_ENTRIES_LOG2 9
+
+/* The x86-64 psABI's red zone: the bytes below RSP a signal leaves alone. */
+#define CG_RED_ZONE 128
 
 /* Below this a "return address" is no code: libunwind stops there too. */
 #define CG_LOWEST_CODE 0x4000
@@ -36,6 +42,7 @@ struct cg_frame_rules *cg_frame_rules_new(unsigned log2_entries)
     }
     r->entries = m;
     r->log2_entries = log2_entries;
+    cg_cfi_images_init(&r->images, CG_CFI_IMAGES_CAP);
     return r;
 }
 
@@ -44,6 +51,7 @@ void cg_frame_rules_free(struct cg_frame_rules *r)
     if (!r)
         return;
     cg_frame_learner_free(r->learner);
+    cg_cfi_images_cleanup(&r->images);
     munmap(r->entries, sizeof(struct cg_rule_entry) << r->log2_entries);
     free(r);
 }
@@ -166,6 +174,8 @@ enum cg_frame_rule_state cg_frame_rules_state(const struct cg_frame_rules *r, ui
 void cg_frame_rules_clear(struct cg_frame_rules *r)
 {
     cg_frame_learner_forget(r->learner);
+    cg_cfi_images_forget(&r->images);
+    atomic_fetch_add_explicit(&r->gen, 1, memory_order_release);
     /* Dropping the pages reads back as zeros (every key empty) without
      * faulting in the pages no rule ever used.  A reader racing with it
      * sees a whole old entry or a miss, as with any store. */
@@ -176,6 +186,11 @@ void cg_frame_rules_clear(struct cg_frame_rules *r)
             atomic_store_explicit(&r->entries[i].key, 0, memory_order_relaxed);
     }
     atomic_thread_fence(memory_order_release);
+}
+
+size_t cg_frame_rules_bytes(const struct cg_frame_rules *r)
+{
+    return r ? r->images.bytes : 0;
 }
 
 void cg_frame_rules_stats(const struct cg_frame_rules *r, struct cg_frame_rules_stats *out)
@@ -194,36 +209,131 @@ __attribute__((no_sanitize_address)) static inline uint64_t stack_word(uint64_t 
     return v;
 }
 
+/* The rule at key from its object's compiled unwind rows, or from a
+ * generated trampoline's or PLT's registered rule (the linker describes
+ * a PLT with a DWARF expression, which no row holds; libpython calls its
+ * own functions through 1,400 PLT entries), or 0. */
+static uint64_t table_rule_sigsafe(const struct cg_frame_rules *r, uint64_t key)
+{
+    struct cg_cfi_row row;
+    if (cg_cfi_images_row_sigsafe(&r->images, key, &row))
+        return cg_rule_of_row(&row);
+    unsigned cfa;
+    if (cg_jit_unwind_rule_sigsafe((uintptr_t)key, &cfa))
+        return cg_rule_pack(CG_RULE_RSP, (int32_t)cfa, CG_RBP_KEPT);
+    return 0;
+}
+
+#define MEMO_AT(frames, k) (&(frames)[(k) % CG_WALK_MEMO_FRAMES])
+
+/* Frames [k, n) of the last walk, if every stack word they were read
+ * from still holds what it held then (and the word that ended the walk
+ * still ends it).  Writes their PCs to out. */
+static bool replay_sigsafe(const struct cg_walk_memo *memo, uint32_t k, uint64_t lo,
+                           uint64_t hi, uint64_t *out, size_t room)
+{
+    const struct cg_walk_frame *old = memo->f[memo->live];
+    if (memo->n - k > room)
+        return false;
+    for (uint32_t m = k; m < memo->n; m++) {
+        const struct cg_walk_frame *f = MEMO_AT(old, m);
+        if (m + 1 < memo->n) {
+            const struct cg_walk_frame *next = MEMO_AT(old, m + 1);
+            if (next->sp - 8 < lo || next->sp > hi || stack_word(next->sp - 8) != next->pc)
+                return false;
+            if (f->bp_at && (f->bp_at < lo || f->bp_at > hi - 8 || stack_word(f->bp_at) != next->bp))
+                return false;
+        }
+        out[m - k] = f->pc;
+    }
+    if (memo->tail_at && (memo->tail_at < lo || memo->tail_at > hi - 8 ||
+                          stack_word(memo->tail_at) >= CG_LOWEST_CODE))
+        return false;
+    return true;
+}
+
+/* A complete walk of n frames, their states in the scratch buffer,
+ * becomes the memo: which frames' rest depends on the RBP they start
+ * with is worked out from the root. */
+static void memo_keep_sigsafe(struct cg_walk_memo *memo, uint64_t gen, size_t n, uint64_t tail_at)
+{
+    struct cg_walk_frame *fresh = memo->f[memo->live ^ 1];
+    uint32_t first = n > CG_WALK_MEMO_FRAMES ? (uint32_t)(n - CG_WALK_MEMO_FRAMES) : 0;
+    bool dep = false;
+    for (size_t i = n; i-- > first;) {
+        struct cg_walk_frame *f = MEMO_AT(fresh, i);
+        dep = f->uses_bp || (f->bp_at == 0 && dep);
+        f->uses_bp = dep;
+    }
+    memo->first = first;
+    memo->n = (uint32_t)n;
+    memo->tail_at = tail_at;
+    memo->live ^= 1;
+    memo->gen = gen;
+}
+
 enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
                                                 const struct cg_frame_regs *regs,
                                                 uint64_t stack_lo, uint64_t stack_hi,
-                                                uint64_t *pcs, size_t max, size_t *depth)
+                                                uint64_t *pcs, size_t max, size_t *depth,
+                                                unsigned *from_tables,
+                                                struct cg_walk_memo *memo)
 {
     uint64_t pc = regs->pc, sp = regs->sp, bp = regs->bp, key = pc;
     uint64_t last_key = 0, last_rule = 0; /* key 0 is never looked up */
     size_t n = 0;
     *depth = 0;
+    *from_tables = 0;
     /* Reads only between the interrupted stack pointer and the stack's
      * top: that memory is mapped whatever the thread did below it. */
     if (sp < stack_lo || sp >= stack_hi)
         return CG_WALK_MISS;
     uint64_t lo = sp;
+    /* The last walk, if made with the rules as they are (0: no memo). */
+    uint64_t gen = atomic_load_explicit(&r->gen, memory_order_acquire) + 1;
+    struct cg_walk_frame *scratch = memo ? memo->f[memo->live ^ 1] : NULL;
+    const struct cg_walk_frame *old = memo && memo->gen == gen ? memo->f[memo->live] : NULL;
+    /* Its frame 0 is not matched: a leaf's rule is looked up at its PC,
+     * any other frame's at its return address minus one. */
+    uint32_t k = old ? (memo->first > 1 ? memo->first : 1) : 0;
     for (;;) {
         if (n == max) {
             *depth = n;
             return CG_WALK_FULL;
         }
+        if (old && n > 0) {
+            /* Stack pointers grow from leaf to root in both walks. */
+            while (k < memo->n && MEMO_AT(old, k)->sp < sp)
+                k++;
+            const struct cg_walk_frame *o = k < memo->n ? MEMO_AT(old, k) : NULL;
+            if (o && o->sp == sp && o->pc == pc && (!o->uses_bp || o->bp == bp)) {
+                if (replay_sigsafe(memo, k, lo, stack_hi, &pcs[n], max - n)) {
+                    *depth = n + (memo->n - k);
+                    return CG_WALK_DONE;
+                }
+                old = NULL; /* the stack changed under it: walk on */
+            }
+        }
+        struct cg_walk_frame *fr = scratch ? MEMO_AT(scratch, n) : NULL;
+        if (fr)
+            *fr = (struct cg_walk_frame){pc, sp, bp, 0, 0, 0};
         pcs[n++] = pc;
         *depth = n;
         /* Recursion repeats a return address: one lookup for the run. */
         if (key != last_key) {
             last_rule = lookup_inline(r, key);
             last_key = key;
+            /* Not learned yet: the object's compiled rows, if any. */
+            if (!last_rule && (last_rule = table_rule_sigsafe(r, key)) != 0)
+                ++*from_tables;
         }
         uint64_t rule = last_rule;
         enum cg_rule_kind kind = cg_rule_kind(rule);
-        if (kind == CG_RULE_END)
+        if (kind == CG_RULE_END) {
+            if (memo)
+                memo_keep_sigsafe(memo, gen, n, 0);
             return CG_WALK_DONE;
+        }
         if (kind != CG_RULE_RSP && kind != CG_RULE_RBP)
             return CG_WALK_MISS;
         uint64_t cfa = (kind == CG_RULE_RSP ? sp : bp) + (uint64_t)(int64_t)cg_rule_cfa_off(rule);
@@ -233,16 +343,32 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
             return CG_WALK_MISS;
         uint64_t ra = stack_word(cfa - 8);
         int16_t rbp_off = cg_rule_rbp_off(rule);
+        if (fr)
+            fr->uses_bp = kind == CG_RULE_RBP;
         if (rbp_off != CG_RBP_KEPT) {
             uint64_t at = cfa + (uint64_t)(int64_t)rbp_off;
-            if (at < lo || at > stack_hi - 8)
+            /* In the interrupted function's epilogue the tables still
+             * name RBP's save slot after `pop %rbp` has moved RSP past
+             * it (compilers emit no restore there).  The slot is then in
+             * the 128-byte red zone below RSP, which the kernel leaves
+             * alone when it builds the signal frame, so it still holds
+             * the value popped: read it there, as libunwind does.  One
+             * leaf sample in ten or so is in an epilogue, and each went
+             * to libunwind's walk before. */
+            uint64_t floor = n == 1 && lo - stack_lo >= CG_RED_ZONE ? lo - CG_RED_ZONE : lo;
+            if (at < floor || at > stack_hi - 8)
                 return CG_WALK_MISS;
             bp = stack_word(at);
+            if (fr)
+                fr->bp_at = at;
         }
         sp = cfa;
         pc = ra;
-        if (pc < CG_LOWEST_CODE)
+        if (pc < CG_LOWEST_CODE) {
+            if (memo)
+                memo_keep_sigsafe(memo, gen, n, cfa - 8);
             return CG_WALK_DONE;
+        }
         key = pc - 1;
     }
 }

@@ -12,9 +12,11 @@
  * that rule per code address (the interrupted PC, or a return address
  * minus one), shared by all threads; the handler walks a stack with it in
  * a few instructions a frame, reading only inside the thread's own stack.
- * A code address the table does not know sends the sample down the old
- * path (unw_backtrace), and the agent thread learns the rules of that
- * sample's addresses when it drains it (cg_frame_rules_learn): from the
+ * A code address the table does not know is stepped from its object's
+ * compiled unwind rows (core/sample/cfi_image.h) once the agent has
+ * built them, else sends the sample down the old path (unw_backtrace);
+ * either way the agent thread learns the rules of that sample's
+ * addresses when it drains it (cg_frame_rules_learn): from the
  * row of the object's unwind table that holds the address
  * (core/sample/cfi_row.h), stored for every 16-byte granule of code the
  * row covers, so the other PCs of a hot loop need no learning of their
@@ -23,7 +25,8 @@
  * neither can step, or that do not fit the shape above (signal frames,
  * DWARF expressions), stay on the old path.
  *
- * Owns: the table (mmap'd at cg_frame_rules_new, never resized).
+ * Owns: the table (mmap'd at cg_frame_rules_new, never resized) and the
+ * compiled rows.
  * Thread safety: one writer (learn, clear), the agent thread; any number
  * of readers.  An entry is published seqlock-style, so a reader sees a
  * whole rule or a miss.
@@ -49,6 +52,33 @@ struct cg_frame_regs {
     uint64_t pc, sp, bp;
 };
 
+/* The last complete walk of one thread, root side: a sample whose walk
+ * reaches one of its frames in the same state (code address, stack
+ * pointer, and frame pointer where the rest depends on it) takes the rest
+ * from it, once the stack words the rest was read from are checked to
+ * hold the same values.  A program's outer frames (main, the
+ * interpreter's start-up, a thread's start routine) are the same sample
+ * after sample: checking their few stack words costs less than looking
+ * up each one's rule in a table the program's own work has pushed out of
+ * the caches since the last sample.  The result is exactly the walk's.
+ * One per thread, used only by that thread's handler; zeroed is empty. */
+#define CG_WALK_MEMO_FRAMES 32
+struct cg_walk_frame {
+    uint64_t pc, sp, bp;
+    uint64_t bp_at;   /* where this frame's step read the caller's RBP; 0: kept */
+    uint32_t uses_bp; /* the step used RBP (a CFA from it), or the rest does */
+    uint32_t pad;
+};
+struct cg_walk_memo {
+    uint64_t gen;      /* the rule table's generation it was walked with; 0: empty */
+    uint32_t first, n; /* frames [first, n) of that walk are held */
+    uint32_t live;     /* which of the buffers holds them */
+    uint32_t pad;
+    uint64_t tail_at;  /* the stack word whose "no code" value ended it; 0:
+                          it ended at an outermost frame's rule */
+    struct cg_walk_frame f[2][CG_WALK_MEMO_FRAMES]; /* frame k at [k % FRAMES] */
+};
+
 enum cg_walk_result {
     CG_WALK_DONE = 0,   /* the whole stack, ended by an outermost frame */
     CG_WALK_FULL = 1,   /* max frames filled: the root side is cut */
@@ -58,12 +88,18 @@ enum cg_walk_result {
 /* Walks from regs, writing the PC and then each return address to pcs
  * (what unw_backtrace gives from the interrupted frame on).  Every read
  * stays inside [stack_lo, stack_hi): a stack pointer or a frame outside
- * it ends the walk as a miss, never as a fault.  *depth is set in all
+ * it ends the walk as a miss, never as a fault.  An address not learned
+ * yet is stepped with its object's compiled unwind rows where there are
+ * some (cg_frame_rules_copy_tables); *from_tables counts those frames
+ * (the agent should learn them).  memo (NULL: none) is the thread's last
+ * walk, used and updated as its comment says.  *depth is set in all
  * cases. */
 enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
                                                 const struct cg_frame_regs *regs,
                                                 uint64_t stack_lo, uint64_t stack_hi,
-                                                uint64_t *pcs, size_t max, size_t *depth);
+                                                uint64_t *pcs, size_t max, size_t *depth,
+                                                unsigned *from_tables,
+                                                struct cg_walk_memo *memo);
 
 /* What the table holds for a lookup address (the interrupted PC of a
  * leaf, a return address minus one). */
@@ -79,9 +115,19 @@ enum cg_frame_rule_state cg_frame_rules_state(const struct cg_frame_rules *r, ui
  * stored. */
 bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr);
 
+/* Compiles the unwind rows of the loaded object whose code holds addr
+ * (core/sample/cfi_image.h), so the walk steps its frames before their
+ * rules are learned.  Returns true when rows cover addr.  At most
+ * CG_CFI_IMAGES_CAP bytes are kept in all. */
+#define CG_CFI_IMAGES_CAP (8u << 20)
+bool cg_frame_rules_copy_tables(struct cg_frame_rules *r, uint64_t addr);
+
 /* Forgets every rule (a library was unloaded: its addresses may hold other
- * code now). */
+ * code now), and the copied tables of objects no longer loaded. */
 void cg_frame_rules_clear(struct cg_frame_rules *r);
+
+/* Bytes of compiled unwind tables held (the rule table itself is fixed). */
+size_t cg_frame_rules_bytes(const struct cg_frame_rules *r);
 
 /* For tests and docs: how many rules were learned, refused, replaced. */
 struct cg_frame_rules_stats {

@@ -9,6 +9,7 @@
 #ifndef CG_FRAME_RULES_INTERNAL_H
 #define CG_FRAME_RULES_INTERNAL_H
 
+#include "core/sample/cfi_image.h"
 #include "core/sample/frame_rules.h"
 
 #include <stdatomic.h>
@@ -50,6 +51,8 @@ struct cg_frame_learner;
 struct cg_frame_rules {
     struct cg_rule_entry *entries;
     unsigned log2_entries;
+    struct cg_cfi_images images;       /* tables the walk reads on a miss */
+    _Atomic uint64_t gen;              /* bumped by clear: walk memos expire */
     struct cg_frame_rules_stats stats; /* the writer's */
     struct cg_frame_learner *learner;  /* the writer's, made on first use */
 };

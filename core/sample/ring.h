@@ -47,6 +47,9 @@ enum {
                                    (frame_rules.h) lacked an address */
     CG_REC_PYTHON = 1u << 4,    /* Python words follow the native frames
                                    (core/runtime/python.h) */
+    CG_REC_LEARN = 1u << 5,     /* some frames were stepped with copied
+                                   unwind tables (frame_rules.h): their
+                                   rules are still to be learned */
 };
 
 /* Java frames (core/runtime/jvm.h) travel in the same array as native

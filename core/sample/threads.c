@@ -2,8 +2,9 @@
  * threads.c - fixed-capacity registry of profiled threads.
  *
  * DESIGN: a plain array scanned linearly.  The handler scans only on its
- * first sample in a thread that did not register itself (then caches the
- * slot in TLS), and the agent scans every drain; with at most a few
+ * first sample in a thread that did not register itself (then points the
+ * thread's word at the slot's block, core/base/thread_tls.h), and the
+ * agent scans every drain; with at most a few
  * thousand slots both are cheap and need no hash table that could be
  * caught half-rehashed by a signal.  Slots are claimed with a CAS from
  * FREE, so registration from many threads at once is safe.
@@ -13,6 +14,8 @@
  * the fields (each acquire pairs with that release).
  */
 #include "core/sample/threads.h"
+
+#include "core/sample/frame_rules.h"
 
 #include "core/sample/ring.h"
 
@@ -44,6 +47,7 @@ void cg_threads_free(struct cg_threads *threads)
     for (size_t i = 0; i < threads->capacity; i++) {
         cg_ring_free(threads->slots[i].ring);
         free(threads->slots[i].wall_pcs);
+        free(threads->slots[i].walk_memo);
     }
     free(threads);
 }
@@ -63,6 +67,15 @@ struct cg_thread_slot *cg_threads_register(struct cg_threads *threads, pid_t tid
             atomic_store(&s->state, CG_SLOT_FREE);
             return NULL;
         }
+        /* A fresh memo for the new owner (an empty one if it cannot be
+         * had: the walk then works without). */
+        if (s->walk_memo)
+            memset(s->walk_memo, 0, sizeof(*s->walk_memo));
+        else
+            s->walk_memo = calloc(1, sizeof(*s->walk_memo));
+        /* No owner yet: a thread whose word still points here (the
+         * previous owner's, if it lives on) no longer trusts it. */
+        memset(&s->block, 0, sizeof(s->block));
         s->tid = tid;
         s->start_ticks = start_ticks;
         atomic_store(&s->timer_id, -1);
@@ -174,5 +187,8 @@ size_t cg_threads_bytes(const struct cg_threads *threads)
     for (size_t i = 0; i < threads->capacity; i++)
         if (threads->slots[i].ring)
             n += cg_ring_bytes(threads->slots[i].ring);
+    for (size_t i = 0; i < threads->capacity; i++)
+        if (threads->slots[i].walk_memo)
+            n += sizeof(struct cg_walk_memo);
     return n;
 }

@@ -12,7 +12,8 @@
  *   - only the agent thread (the consumer) frees EXITED slots, after it
  *     drained their rings.
  *
- * Owns: the slot array and every slot's ring.
+ * Owns: the slot array, every slot's ring and its thread's block (the
+ * handlers' per-thread state, reached from the thread's one thread-local).
  * Thread safety: register/find/mark_exited may be called from any thread;
  * drain-side functions (for_each, reclaim) only from the consumer.
  * Signal safety: cg_threads_find_sigsafe() and cg_threads_undrained_sigsafe()
@@ -21,12 +22,43 @@
 #ifndef CG_THREADS_H
 #define CG_THREADS_H
 
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct cg_ring;
+
+/* What the signal handlers keep per thread, in the thread's slot instead
+ * of thread-locals (core/base/thread_tls.h: the agent's one initial-exec
+ * thread-local points here).  Zeroed when the slot is claimed; written
+ * only by the slot's own thread (its handlers, or the thread setting its
+ * word), read by its handlers.  A word left pointing at a slot that was
+ * retired still points at readable memory: the registry is freed only
+ * when no thread can have seen it (cg_threads_free). */
+struct cg_thread_block {
+    /* cg_thread_tls_self() of the thread this block serves, recorded by
+     * that thread (when it registers, or at its handler's first sample);
+     * NULL until then.  A thread trusts the block its word points at only
+     * while this is its own: a slot retired and claimed for another thread
+     * has another owner. */
+    const void *owner;
+    /* The SIGPROF handler is running on this thread: a nested one leaves
+     * at once (the ring has one producer). */
+    volatile sig_atomic_t in_handler;
+    /* Set around AsyncGetCallTrace (core/runtime/jvm_sample.c), with the
+     * point the fault guard jumps back to (core/runtime/jvm_guard.c). */
+    volatile sig_atomic_t jvm_in_walk;
+    sigjmp_buf jvm_walk_jmp;
+    /* The Java walk's cache: HotSpot's Thread* seen last and its JNIEnv
+     * (NULL: not a Java thread), so GetEnv runs once per thread. */
+    void *jvm_thread;
+    void *jvm_env;
+};
+/* The thread's word keeps two flags in a block pointer's low bits. */
+_Static_assert(_Alignof(struct cg_thread_block) >= 4, "cg_thread_block alignment");
 
 enum cg_slot_state {
     CG_SLOT_FREE = 0,
@@ -54,6 +86,12 @@ struct cg_thread_slot {
      * after registering (0, 0: unknown).  The handler's own stack walk
      * reads only inside it (core/sample/frame_rules.h). */
     _Atomic uint64_t stack_lo, stack_hi;
+    /* The handler's last walk of this thread (core/sample/frame_rules.h):
+     * allocated when the slot is claimed, used only by the owner's
+     * handler; NULL when it could not be allocated. */
+    struct cg_walk_memo *walk_memo;
+    /* The thread's own per-thread state (see struct cg_thread_block). */
+    struct cg_thread_block block;
     uint64_t handler_ns_reported; /* consumer */
     uint64_t handler_calls_reported; /* consumer */
     /* Records the consumer has taken from the ring (written by it only).
@@ -112,7 +150,9 @@ bool cg_threads_undrained_sigsafe(struct cg_threads *threads);
 /* Producer side is over for this slot (its thread exited or vanished). */
 void cg_threads_mark_exited(struct cg_thread_slot *slot);
 
-/* Consumer: calls fn for every ACTIVE or EXITED slot. */
+/* Calls fn for every ACTIVE or EXITED slot.  The consumer's; also safe
+ * from a signal handler when fn only touches the slots' atomics (it reads
+ * nothing else itself): the lock-free stand-down does that. */
 void cg_threads_for_each(struct cg_threads *threads,
                          void (*fn)(struct cg_thread_slot *slot, void *ctx), void *ctx);
 

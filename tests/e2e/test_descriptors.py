@@ -288,5 +288,65 @@ class Uploads(DescriptorTestCase):
         self.assertEqual(child.fds(), plain_child.fds(), child.text)
 
 
+OPEN_LOOP = os.path.join(P.WORKLOADS, "fd_open_loop")
+OPEN_LOOP_LINE = re.compile(r"turns (\d+) max (\d+) at-or-above-100 (\d+) cloexec (\d+) "
+                            r"not-3-4 (\d+)$")
+
+
+class ProgramOpensWhileUploading(unittest.TestCase):
+    ROUNDS = 4
+
+    def test_program_opens_stay_low_and_inheritable_while_the_upload_thread_starts(self):
+        """Review finding: libcurl's wakeup socketpair used to be made with
+        every free number below the floor held (cg_fd_run_above_floor
+        around each new HTTP client, on the upload thread), so a program
+        thread that opened a file meanwhile got 100 or more, and up to 8
+        numbers from the floor were then marked close-on-exec, the
+        program's among them.  Now libcurl's own socket calls make
+        close-on-exec descriptors and move them (core/base/curl_load.c):
+        nothing of the program's is moved or marked.
+
+        tests/workloads/fd_open_loop.c opens and closes two files without
+        pause from a thread its constructor starts, microseconds after the
+        agent's; the upload thread makes its HTTP clients (its fleet probe,
+        then CodeGuru and STS) after a random start delay of up to 1 s and
+        before its first ConfigureAgent, so the loop runs through all of
+        them.  Whether the loop thread is on a CPU during one of those
+        40-70 us windows is up to the scheduler: before the fix, 1 round in
+        3 or 4 saw nothing wrong here, so the program runs ROUNDS times.
+        (A short-lived open of the agent's can still make one turn get 4
+        and 5 instead of 3 and 4, as any thread's open would: the numbers
+        are held to "below the floor", not to exactly 3 and 4.)"""
+        from emulator import Emulator, GROUP
+        with Emulator() as emu:
+            emu.set_group_configuration(GROUP, agentParameters={
+                "MinimumTimeForReportingInMilliseconds": "0"})
+            env = emu.env_for("user", base=P.clean_env(), LD_PRELOAD=P.PRELOAD)
+            for rnd in range(1, self.ROUNDS + 1):
+                with self.subTest(round=rnd):
+                    self.run_round(emu, env, rnd)
+
+    def run_round(self, emu, env, rnd):
+        proc = subprocess.Popen([OPEN_LOOP], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertEqual(proc.stdout.readline(), b"running\n")
+            emu.wait_for_requests("codeguru", "ConfigureAgent", count=rnd, timeout=60,
+                                  where=lambda r: r.status == 200)
+            out, err = proc.communicate(timeout=60)  # EOF on its stdin stops it
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, 0, err.decode())
+        text = out.decode().strip()
+        m = OPEN_LOOP_LINE.match(text)
+        self.assertTrue(m, text)
+        turns, high, above, cloexec, _ = map(int, m.groups())
+        self.assertGreater(turns, 1000, text)
+        self.assertEqual(above, 0, "the program's open() got the floor or more: " + text)
+        self.assertLess(high, FLOOR, text)
+        self.assertEqual(cloexec, 0, "the program's descriptors were made close-on-exec: " + text)
+
 if __name__ == "__main__":
     unittest.main()

@@ -121,9 +121,58 @@ class LambdaLayer(UploadTestCase):
                                            "bootstrap", "a", "b c"),
                               env=env, input=b"event\n", capture_output=True, timeout=60)
         self.assertEqual(proc.returncode, 7, proc.stderr)
-        lib = os.path.join(self.opt, "lib", "libcgagent.so")
+        lib = os.path.join(os.path.realpath(self.opt), "lib", "libcgagent.so")
         self.assertEqual(proc.stdout.decode(), "a|b c|%s|event\n" % lib)
         self.assertEqual(proc.stderr, b"")
+
+    def test_wrapper_started_by_a_relative_path_exports_absolute_paths(self):
+        # Issue 28, item 6: here=$(dirname "$0") made LD_PRELOAD
+        # ./opt/lib/libcgagent.so, which every descendant resolved against
+        # its own working directory.
+        env = self.lambda_env(CGAGENT_ENABLED="false")
+        env["AWS_LAMBDA_EXEC_WRAPPER"] = "./opt/cgagent-wrapper"
+        proc = subprocess.run(self.runtime(env, "sh", "-c",
+                                           'cd / && printf "%s\\n" "$LD_PRELOAD" "$LD_LIBRARY_PATH"'
+                                           " && grep -c /libcgagent.so /proc/self/maps"),
+                              cwd=self.dir, env=env, capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr, b"", "ld.so could not preload the agent")
+        preload, libpath, mapped = proc.stdout.decode().splitlines()
+        libdir = os.path.join(os.path.realpath(self.opt), "lib")
+        self.assertEqual(preload, os.path.join(libdir, "libcgagent.so"))
+        self.assertEqual(libpath, env["LD_LIBRARY_PATH"] + ":" + libdir)
+        # A descendant in another working directory (grep, run from /) has
+        # the agent loaded.
+        self.assertGreater(int(mapped), 0)
+
+    def test_a_layer_directory_ld_so_would_split_runs_the_program_without_the_agent(self):
+        # A space, colon or semicolon would split LD_PRELOAD or
+        # LD_LIBRARY_PATH into pieces relative to each process's working
+        # directory; a control character could not be named on one line.
+        for name, says in (("my layer", "holds a space, colon, semicolon or '$'"),
+                           ("lay:er", "holds a space, colon, semicolon or '$'"),
+                           ("lay;er", "holds a space, colon, semicolon or '$'"),
+                           ("lay\ter", "holds a control character")):
+            with self.subTest(name=name):
+                top = os.path.join(self.dir, name)
+                opt = os.path.join(top, "opt")
+                shutil.copytree(self.opt, opt, symlinks=True)
+                self.addCleanup(shutil.rmtree, top, True)
+                env = self.lambda_env()
+                env["AWS_LAMBDA_EXEC_WRAPPER"] = os.path.join(opt, "cgagent-wrapper")
+                proc = subprocess.run(
+                    self.runtime(env, "sh", "-c",
+                                 'printf "%s|" "$@" "${LD_PRELOAD-unset}" "$LD_LIBRARY_PATH";'
+                                 ' read x; echo "$x"; exit 7', "bootstrap", "a", "b c"),
+                    env=env, input=b"event\n", capture_output=True, timeout=60)
+                self.assertEqual(proc.returncode, 7, proc.stderr)
+                self.assertEqual(proc.stdout.decode(),
+                                 "a|b c|unset|%s|event\n" % env["LD_LIBRARY_PATH"])
+                lines = proc.stderr.decode().splitlines()
+                self.assertEqual(len(lines), 1, proc.stderr)
+                self.assertTrue(lines[0].startswith("cgagent-wrapper: "), lines[0])
+                self.assertIn(says, lines[0])
+                self.assertTrue(lines[0].endswith("; running without the agent"), lines[0])
 
     def test_profile_reaches_the_central_group_when_the_environment_shuts_down(self):
         env = self.lambda_env(AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="300000")

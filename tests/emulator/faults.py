@@ -16,6 +16,15 @@ Kinds:
   hold     accept, read the request, never answer; the connection closes
            after hold_ms (or when the emulator stops)
 Any kind may also carry delay_ms, applied first.
+
+An error may also echo the signed request in its message (echo=...), as
+an endpoint can, so that tests see what a client shows of it:
+  canonical  AWS's InvalidSignatureException paragraphs: the canonical
+             request and string to sign rebuilt from the request, its
+             x-amz-security-token line included
+  headers    the request's Authorization (signature included) and
+             X-Amz-Security-Token headers as received, as a careless
+             proxy or fake endpoint might
 """
 import itertools
 import random
@@ -24,6 +33,7 @@ from dataclasses import dataclass, field
 
 KINDS = ("error", "delay", "drop", "garbage", "date", "hold")
 SERVICES = ("sts", "imds", "container", "codeguru")
+ECHOES = ("canonical", "headers")
 DEFAULT_HOLD_MS = 10000
 
 _ids = itertools.count(1)
@@ -44,6 +54,7 @@ class Fault:
     date_offset_s: float = 0.0  # date: how far the Date header is off
     hold_ms: int = DEFAULT_HOLD_MS
     body: str = None            # garbage: the body to send (None: a fixed one)
+    echo: str = None            # error: "canonical" or "headers" (see above)
     id: int = field(default_factory=lambda: next(_ids))
     applied: int = 0
 
@@ -52,6 +63,8 @@ class Fault:
             raise ValueError("unknown service %r (one of %s)" % (self.service, SERVICES))
         if self.kind not in KINDS:
             raise ValueError("unknown fault kind %r (one of %s)" % (self.kind, KINDS))
+        if self.echo not in (None,) + ECHOES:
+            raise ValueError("unknown echo %r (one of %s)" % (self.echo, ECHOES))
         self._rng = random.Random(self.seed)
 
     def matches(self, service, operation):
@@ -62,7 +75,7 @@ class Fault:
         return {k: getattr(self, k) for k in (
             "id", "service", "kind", "operation", "count", "probability",
             "seed", "status", "code", "message", "delay_ms", "date_offset_s",
-            "hold_ms", "body", "applied")}
+            "hold_ms", "body", "echo", "applied")}
 
 
 FAULT_FIELDS = frozenset(Fault.__dataclass_fields__) - {"id", "applied"}

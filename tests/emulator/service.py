@@ -52,6 +52,8 @@ class Service:
             code = self.fault_codes_by_status.get(status, "InternalFailure")
         message = fault.message or self.fault_messages.get(
             code, "Injected fault %s" % code)
+        if fault.echo:
+            message += echo_of(req, fault.echo)
         return self.error(req, status, code, message)
 
     def serve(self, exchange, wire):
@@ -102,6 +104,22 @@ class Service:
         req.response_body = resp.body
         emu.journal.add_request(req)
         exchange.send(resp)
+
+
+def echo_of(req, shape):
+    """What an endpoint that echoes the request adds to its message (see
+    faults.py, echo): AWS's canonical-request paragraphs (rebuilt even when
+    the signature matched), or the secret-bearing headers as received."""
+    if shape == "canonical":
+        v = req.auth.verification if req.auth is not None else None
+        if v is None or not v.canonical_request:
+            return ""
+        return ("\n\nThe Canonical String for this request should have been\n'%s'"
+                "\n\nThe String-to-Sign should have been\n'%s'\n"
+                % (v.canonical_request, v.string_to_sign))
+    return "".join("\n%s: %s" % (name, req.header(name))
+                   for name in ("Authorization", "X-Amz-Security-Token")
+                   if req.header(name) is not None)
 
 
 class CredentialEndpoint(Service):

@@ -126,6 +126,32 @@ class Faults(EmulatorTestCase):
         self.assertEqual(self.emu.imds_url, url)
         self.assertEqual(client.request(url + "/latest/meta-data/instance-id").status, 200)
 
+    def test_error_echoes_the_signed_request(self):
+        central = self.assume()
+        self.emu.add_fault("codeguru", "error", code="InvalidSignatureException",
+                           echo="canonical")
+        res = client.configure_agent(self.emu.codeguru_url, central, GROUP)
+        self.assert_aws_error(res, 403, "InvalidSignatureException")
+        msg = res.json()["message"]
+        self.assertIn("The Canonical String for this request should have been\n'POST\n"
+                      "/profilingGroups/%s/configureAgent\n" % GROUP, msg)
+        self.assertIn("\nx-amz-security-token:%s\n" % central.session_token, msg)
+        self.assertIn("The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n", msg)
+        self.emu.add_fault("sts", "error", code="SignatureDoesNotMatch", message="no",
+                           echo="headers")
+        res = self.caller_identity()
+        self.assert_aws_error(res, 403, "SignatureDoesNotMatch")
+        sent = self.emu.requests("sts")[-1]
+        self.assertEqual(res.xml("Message"),
+                         "no\nAuthorization: %s" % sent.header("Authorization"))
+        self.assertIn("Signature=", sent.header("Authorization"))
+        # Without echo the message is unchanged.
+        self.emu.add_fault("codeguru", "error", code="InvalidSignatureException")
+        res = client.configure_agent(self.emu.codeguru_url, central, GROUP)
+        self.assertEqual(res.json()["message"], "Injected fault InvalidSignatureException")
+        with self.assertRaises(ValueError):
+            self.emu.add_fault("sts", "error", echo="everything")
+
     def test_fault_from_config_and_bad_fault_specs(self):
         with Emulator({"faults": [{"service": "sts", "kind": "error", "status": 503}]}) as emu:
             res = client.sts_call(emu.sts_url, emu.credentials(), "GetCallerIdentity")

@@ -111,6 +111,30 @@ class MalformedDocuments(HardeningTestCase):
         self.assertIn("container credentials (%s): not valid JSON (invalid syntax at line 1, "
                       "column" % self.emu.container_credentials_url, res.error, res)
 
+    def test_container_key_with_a_header_in_it(self):
+        # An AccessKeyId that would end the Authorization header and start
+        # one of the endpoint's choosing in every signed request.
+        body = ('{"AccessKeyId": "ASIAEXAMPLE\\r\\nX-Injected: yes", "SecretAccessKey": "%s", '
+                '"Token": "t", "Expiration": "2030-01-01T00:00:00Z"}' % SECRET)
+        self.emu.add_fault("container", "garbage", body=body, count=None)
+        res = check(self.emu.env_for("container"))
+        self.assertEqual(res.status, 1, res)
+        self.assertIn("container credentials (%s): the answer's AccessKeyId, SecretAccessKey or "
+                      "Token holds a space, control or non-ASCII byte"
+                      % self.emu.container_credentials_url, res.error, res)
+        self.assertFalse(self.emu.requests("sts"), "a request was signed with it")
+        self.assert_no_secret_fragment(res)
+
+    def test_container_error_message_is_masked(self):
+        # The endpoint's refusal quotes the request's token back.
+        token = "IQoJb3JpZ2luX2VjEHIaCXVzLWVhc3QtMSJHMEUCIQDx7aTq9Zk2ZrHj2Ylp0mRZa8nV4cK"
+        self.emu.add_fault("container", "error", status=403, count=None,
+                           message="denied: x-amz-security-token:%s" % token)
+        res = check(self.emu.env_for("container"), "--no-identity")
+        self.assertEqual(res.status, 1, res)
+        self.assertIn("HTTP 403: denied: x-amz-security-token:", res.error, res)
+        self.assert_no_secret_fragment(res, token)
+
     def test_imds_answer(self):
         # A raw tab inside the secret, on the document's second line.
         body = ('{"Code": "Success", "AccessKeyId": "ASIAEXAMPLE",\n'

@@ -37,18 +37,56 @@ def actions(stmt):
     return {a} if isinstance(a, str) else set(a)
 
 
+def principal_arn_values(cond):
+    """What an aws:PrincipalArn condition of a statement allows, under any
+    operator that matches ARNs exactly or by pattern; None without one."""
+    for op in ("ArnEquals", "ArnLike", "StringEquals", "StringLike"):
+        v = (cond or {}).get(op, {}).get("aws:PrincipalArn")
+        if v is not None:
+            return v
+    return None
+
+
 class IamTemplates(unittest.TestCase):
-    def test_central_role_trusts_the_app_accounts_with_an_external_id(self):
+    def test_central_role_trusts_only_the_agent_roles_with_an_external_id(self):
+        # Issue 28, item 9: trusting whole accounts let any principal there
+        # with sts:AssumeRole on * (admins, CI roles) post to the central
+        # group; the ExternalId does not stop them, it is in the pods'
+        # environment.  The trust must name the agents' roles.
         t = load_json("iam/central-account.json")
         role = t["Resources"]["CrossAccountRole"]
         self.assertEqual(role["Type"], "AWS::IAM::Role")
         self.assertLessEqual(role["Properties"]["MaxSessionDuration"], 43200)
         self.assertGreaterEqual(role["Properties"]["MaxSessionDuration"], 3600)
         (trust,) = statements(role["Properties"]["AssumeRolePolicyDocument"])
+        self.assertEqual(trust["Effect"], "Allow")
         self.assertEqual(actions(trust), {"sts:AssumeRole"})
-        self.assertEqual(trust["Principal"]["AWS"], {"Ref": "AppAccountIds"})
+        self.assertEqual(set(trust["Principal"]), {"AWS"})
+        principal = trust["Principal"]["AWS"]
+        self.assertNotEqual(principal, "*")
         self.assertEqual(trust["Condition"]["StringEquals"]["sts:ExternalId"],
                          {"Ref": "ExternalId"})
+        # The principal is the accounts (a bare account root) only when
+        # aws:PrincipalArn narrows it to the agent roles' ARNs.
+        if principal == {"Ref": "AppAccountIds"}:
+            self.assertEqual(principal_arn_values(trust["Condition"]), {"Ref": "AgentRoleArns"},
+                             "a whole account is trusted")
+        else:
+            self.assertEqual(principal, {"Ref": "AgentRoleArns"})
+        # ... and the parameter takes role ARNs only: no root, no account
+        # id, no wildcard.
+        pattern = re.compile(t["Parameters"]["AgentRoleArns"]["AllowedPattern"])
+        self.assertEqual(t["Parameters"]["AgentRoleArns"]["Type"], "CommaDelimitedList")
+        for ok in ("arn:aws:iam::111111111111:role/orders-task",
+                   "arn:aws:iam::111111111111:role/service-role/orders-fn-role",
+                   "arn:aws-cn:iam::111111111111:role/orders-task"):
+            self.assertTrue(pattern.fullmatch(ok), ok)
+        for bad in ("arn:aws:iam::111111111111:root", "111111111111", "*",
+                    "arn:aws:iam::111111111111:role/*", "arn:aws:iam::*:role/orders-task",
+                    "arn:aws:iam::111111111111:user/ci", "arn:aws:iam::111111111111:role/",
+                    "arn:aws:iam::111111111111:role/service-role/",
+                    "arn:aws:sts::111111111111:assumed-role/orders-task/s"):
+            self.assertFalse(pattern.fullmatch(bad), bad)
 
     def test_central_policy_is_least_privilege_on_the_named_group(self):
         t = load_json("iam/central-account.json")
@@ -65,7 +103,7 @@ class IamTemplates(unittest.TestCase):
         self.assertEqual(group["Properties"]["ProfilingGroupName"], {"Ref": "GroupName"})
         self.assertEqual(group["Properties"]["AgentPermissions"]["Principals"],
                          [{"Fn::GetAtt": ["CrossAccountRole", "Arn"]}])
-        for p in ("AppAccountIds", "GroupName", "ExternalId"):
+        for p in ("AppAccountIds", "AgentRoleArns", "GroupName", "ExternalId"):
             self.assertIn(p, t["Parameters"])
 
     def test_app_account_may_assume_only_the_central_role(self):

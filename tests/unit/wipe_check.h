@@ -6,10 +6,13 @@
  * free or realloc made by the test and by the agent's own objects
  * (libcgcore.a) lands here first.  Shared libraries (libc, jansson, expat,
  * libcurl) keep calling the real ones, except where the agent hands them
- * its own allocator (expat's memory suite in sts/xml_fields.c).  libcurl
- * is reached through dlsym (core/http.c), so the dlsym wrap hands out a
- * checking curl_slist_free_all: the header lines the agent gave curl are
- * scanned before curl frees them.
+ * its own allocator (expat's memory suite in sts/xml_fields.c, libcurl's
+ * in core/base/curl_load.c: what they free is seen here, after their
+ * wipe).  libcurl is reached through dlsym (core/base/curl_load.c), so
+ * the dlsym wrap hands out a checking curl_slist_free_all: the header
+ * lines the agent gave curl are scanned before curl frees them, as
+ * strings (they are blocks of curl's allocator, which need not be
+ * malloc's: malloc_usable_size cannot size them).
  *
  * wipe_check_watch() registers byte strings (a secret, a token, a derived
  * key); a block freed while it still contains one of them, or realloc'd
@@ -106,8 +109,18 @@ static void (*wipe_check_real_slist_free_all)(struct wipe_check_slist *);
 
 static void wipe_check_slist_free_all(struct wipe_check_slist *list)
 {
-    for (struct wipe_check_slist *l = list; l; l = l->next)
-        wipe_check_scan("curl_slist_free_all", l->data);
+    for (struct wipe_check_slist *l = list; l; l = l->next) {
+        for (int i = 0; i < wipe_check.count; i++) {
+            if (wipe_check.len[i] && memmem(l->data, strlen(l->data), wipe_check.needle[i],
+                                            wipe_check.len[i])) {
+                if (!wipe_check.leaks++)
+                    snprintf(wipe_check.first, sizeof(wipe_check.first),
+                             "curl_slist_free_all of a header line holding the %s",
+                             wipe_check.name[i]);
+                break;
+            }
+        }
+    }
     wipe_check_real_slist_free_all(list);
 }
 

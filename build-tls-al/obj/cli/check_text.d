@@ -1,0 +1,2 @@
+build-tls-al/obj/cli/check_text.o: cli/check_text.c cli/cli.h
+cli/cli.h:

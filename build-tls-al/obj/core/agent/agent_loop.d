@@ -1,0 +1,27 @@
+build-tls-al/obj/core/agent/agent_loop.o: core/agent/agent_loop.c \
+ core/agent/agent_internal.h core/agent/agent.h core/agent/config.h \
+ core/base/log.h core/base/real_fns.h core/base/clock.h \
+ core/base/cpu_account.h core/base/uuid.h core/upload/fleet.h \
+ core/profile/profile_doc.h core/runtime/jvm.h core/sample/count_key.h \
+ core/runtime/python.h core/sample/frame_rules.h core/sample/ring.h \
+ core/sample/stackagg.h core/sample/threads.h core/sample/wall.h \
+ core/upload/uploader.h
+core/agent/agent_internal.h:
+core/agent/agent.h:
+core/agent/config.h:
+core/base/log.h:
+core/base/real_fns.h:
+core/base/clock.h:
+core/base/cpu_account.h:
+core/base/uuid.h:
+core/upload/fleet.h:
+core/profile/profile_doc.h:
+core/runtime/jvm.h:
+core/sample/count_key.h:
+core/runtime/python.h:
+core/sample/frame_rules.h:
+core/sample/ring.h:
+core/sample/stackagg.h:
+core/sample/threads.h:
+core/sample/wall.h:
+core/upload/uploader.h:

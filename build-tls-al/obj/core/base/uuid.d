@@ -1,0 +1,2 @@
+build-tls-al/obj/core/base/uuid.o: core/base/uuid.c core/base/uuid.h
+core/base/uuid.h:
