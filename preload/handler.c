@@ -284,20 +284,22 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
 {
     (void)signo;
     int saved_errno = errno;
+    /* Re-entry guard: a flag of the thread's word (core/base/thread_tls.h),
+     * cleared again before the handler returns. */
+    if (cg_thread_tls_has(CG_TLS_IN_HANDLER))
+        goto out;
+    cg_thread_tls_set_flag(CG_TLS_IN_HANDLER, true);
     /* Only our timers: a SIGPROF from kill(2) or someone's itimer is not
      * a CPU sample of this thread. */
     if (info->si_code != SI_TIMER)
-        goto out;
+        goto done;
     /* Acquire pairs with the release in cg_handler_set_threads. */
     struct cg_threads *threads = atomic_load_explicit(&g_threads, memory_order_acquire);
     if (!threads)
-        goto out;
+        goto done;
     struct cg_thread_slot *slot = current_slot_sigsafe(threads);
-    /* Re-entry guard, in the thread's block: finding the slot writes
-     * nothing a nested handler could break. */
-    if (!slot || slot->block.in_handler)
-        goto out;
-    slot->block.in_handler = 1;
+    if (!slot)
+        goto done;
     /* clock_gettime is async-signal-safe (and a vDSO call, ~20 ns). */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -354,7 +356,7 @@ void cg_handler_sigsafe(int signo, siginfo_t *info, void *ucontext)
                               memory_order_relaxed);
     atomic_fetch_add_explicit(&slot->handler_calls, 1, memory_order_relaxed);
 done:
-    slot->block.in_handler = 0;
+    cg_thread_tls_set_flag(CG_TLS_IN_HANDLER, false);
 out:
     errno = saved_errno;
 }

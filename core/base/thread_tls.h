@@ -14,7 +14,7 @@
  * the signal handlers read the word.
  *
  * The word:
- *   - bits 2..63: the calling thread's block (struct cg_thread_block,
+ *   - bits 3..63: the calling thread's block (struct cg_thread_block,
  *     core/sample/threads.h: it lives in the thread's slot of the
  *     registry, allocated by the agent), or NULL when the thread has none
  *     yet (the SIGPROF handler then finds the slot by tid and caches it);
@@ -22,16 +22,22 @@
  *     (core/base/own_thread.h);
  *   - CG_TLS_FORK_UNBLOCK: set by the fork prepare handler when it
  *     blocked the profiling signal, so that the parent and child handlers
- *     on the same thread unblock it again (preload/preload.c).
+ *     on the same thread unblock it again (preload/preload.c);
+ *   - CG_TLS_IN_HANDLER: the SIGPROF handler runs on this thread, its
+ *     re-entry guard (preload/handler.c).  Here rather than in the block:
+ *     the word's line is hot (it sits by the thread's TCB, which libc
+ *     touches all the time), while a store to a slot line the handler
+ *     does not otherwise write costs a cache miss in every sample.
  * A block pointer is a cache: it is trusted only with its owner checked
  * (cg_thread_block.owner == cg_thread_tls_self()).
  *
  * Owns: the calling thread's word (nothing it points at).
  * Thread safety: each thread reads and writes only its own word.  A
- * signal handler on the same thread may change the block bits between a
- * caller's read and write: callers that change flags do it with the
- * profiling signal blocked (or, on own threads, every signal), and a block
- * the handler cached is the one the caller sets anyway.
+ * signal handler on the same thread may run between a caller's read and
+ * write of it: the SIGPROF handler leaves CG_TLS_IN_HANDLER as it found
+ * it, callers that change the other flags do it with the profiling signal
+ * blocked (or, on own threads, every signal), and a block the handler
+ * cached is the one the caller sets anyway.
  * Signal safety: everything here is async-signal-safe (a load or a store
  * of the calling thread's static TLS; no call, no allocation).
  */
@@ -45,7 +51,8 @@ struct cg_thread_block;
 
 #define CG_TLS_OWN ((uintptr_t)1)
 #define CG_TLS_FORK_UNBLOCK ((uintptr_t)2)
-#define CG_TLS_FLAGS (CG_TLS_OWN | CG_TLS_FORK_UNBLOCK)
+#define CG_TLS_IN_HANDLER ((uintptr_t)4)
+#define CG_TLS_FLAGS (CG_TLS_OWN | CG_TLS_FORK_UNBLOCK | CG_TLS_IN_HANDLER)
 
 /* The word; use the functions below. */
 extern __thread uintptr_t cg_thread_tls_word __attribute__((tls_model("initial-exec")));
@@ -57,14 +64,13 @@ static inline struct cg_thread_block *cg_thread_tls_block(void)
 }
 
 /* Points the calling thread's word at `block` (NULL: none), flags kept.
- * `block` must be aligned to 4 bytes at least (threads.h checks). */
+ * `block` must be aligned to 8 bytes at least (threads.h checks). */
 static inline void cg_thread_tls_set_block(struct cg_thread_block *block)
 {
     cg_thread_tls_word = (cg_thread_tls_word & CG_TLS_FLAGS) | (uintptr_t)block;
 }
 
-/* Whether the calling thread's word has `flag` (CG_TLS_OWN or
- * CG_TLS_FORK_UNBLOCK). */
+/* Whether the calling thread's word has `flag` (one of CG_TLS_FLAGS). */
 static inline bool cg_thread_tls_has(uintptr_t flag)
 {
     return (cg_thread_tls_word & flag) != 0;

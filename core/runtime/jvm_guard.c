@@ -8,11 +8,11 @@
  * for SIGSEGV and SIGBUS, with the VM's own mask and flags.  It jumps
  * back out of the walk (jvm_sample.c, "[Java: walk faulted]") only when
  * both hold:
- *   - the fault is on a thread inside the guarded call: the walk sets a
- *     flag around it in the thread's block (core/sample/threads.h, found
- *     through the agent's one thread-local and trusted only when its
- *     owner is the faulting thread), and the SIGPROF handler that makes
- *     the call blocks every asynchronous signal (preload/preload.c), so
+ *   - the fault is on a thread inside the guarded call: around it the
+ *     walk points the thread's block (core/sample/threads.h, found through
+ *     the agent's one thread-local and trusted only when its owner is the
+ *     faulting thread) at its jump buffer, and the SIGPROF handler that
+ *     makes the call blocks every asynchronous signal (preload/preload.c), so
  *     no other handler of the program runs nested inside the call and has
  *     its own fault taken for ours;
  *   - the faulting instruction is in libjvm's executable segments, found
@@ -103,7 +103,8 @@ static void chain_sigsafe(const struct sigaction *old, int signo, siginfo_t *inf
 static void fault_sigsafe(int signo, siginfo_t *info, void *uc)
 {
     struct cg_thread_block *block = cg_jvm_thread_block_sigsafe();
-    if (block && block->jvm_in_walk && in_libjvm_sigsafe(cg_ucontext_pc_sigsafe(uc))) {
+    sigjmp_buf *walk = block ? block->jvm_walk_jmp : NULL;
+    if (walk && in_libjvm_sigsafe(cg_ucontext_pc_sigsafe(uc))) {
         /* SIGSEGV/SIGBUS are blocked while this handler runs; unblock them
          * before leaving it by a jump, or the next fault of the VM's own
          * would kill the thread. */
@@ -112,7 +113,7 @@ static void fault_sigsafe(int signo, siginfo_t *info, void *uc)
         sigaddset(&s, SIGSEGV);
         sigaddset(&s, SIGBUS);
         pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-        siglongjmp(block->jvm_walk_jmp, 1);
+        siglongjmp(*walk, 1);
     }
     int i = index_of(signo);
     chain_sigsafe(&g_vm_action[i < 0 ? 0 : i], signo, info, uc);

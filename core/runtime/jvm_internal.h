@@ -90,8 +90,8 @@ int cg_jvm_guard_install(const struct cg_real_fns *real, const struct jvm_text *
                          size_t n_text);
 
 /* The walk's and the guard's per-thread state is the calling thread's
- * block (jvm_in_walk, set by jvm_sample.c around AsyncGetCallTrace with
- * jvm_walk_jmp, the point jvm_guard.c jumps back to): the one the
+ * block (jvm_walk_jmp, set by jvm_sample.c around AsyncGetCallTrace to
+ * the point jvm_guard.c jumps back to; the JNIEnv cache): the one the
  * thread's word points at (core/base/thread_tls.h), trusted only when its
  * owner is the calling thread.  NULL when the thread has none.
  * Async-signal-safe. */

@@ -104,13 +104,18 @@ size_t cg_jvm_walk_sigsafe(void *ucontext, uint64_t *words, size_t max_words)
         return 0;
     struct asgct_trace trace = {block->jvm_env, 0, (struct asgct_frame *)words};
     jint max_frames = (jint)(max_words / 2);
-    block->jvm_in_walk = 1;
-    /* savemask 0: no sigprocmask per sample; the guard unblocks. */
-    if (sigsetjmp(block->jvm_walk_jmp, 0) == 0)
+    /* The guard's jump buffer is on this frame's stack, which stays live
+     * for the whole call: the block only points at it, and only during
+     * the call (a fault elsewhere finds NULL).  savemask 0: no sigprocmask
+     * per sample; the guard unblocks. */
+    sigjmp_buf jmp;
+    if (sigsetjmp(jmp, 0) == 0) {
+        block->jvm_walk_jmp = &jmp;
         s->agct(&trace, max_frames, ucontext);
-    else
+    } else {
         trace.num_frames = -(CG_JVM_REASONS - 1);
-    block->jvm_in_walk = 0;
+    }
+    block->jvm_walk_jmp = NULL;
     if (trace.num_frames > 0) {
         size_t n = (size_t)trace.num_frames;
         for (size_t i = 0; i < n; i++) {

@@ -23,7 +23,6 @@
 #define CG_THREADS_H
 
 #include <setjmp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,11 +30,12 @@
 
 struct cg_ring;
 
-/* What the signal handlers keep per thread, in the thread's slot instead
- * of thread-locals (core/base/thread_tls.h: the agent's one initial-exec
- * thread-local points here).  Zeroed when the slot is claimed; written
- * only by the slot's own thread (its handlers, or the thread setting its
- * word), read by its handlers.  A word left pointing at a slot that was
+/* What the signal handlers keep per thread beyond their flags, in the
+ * thread's slot instead of thread-locals (core/base/thread_tls.h: the
+ * agent's one initial-exec thread-local points here).  Zeroed when the
+ * slot is claimed; written only by the slot's own thread (its handlers,
+ * or the thread setting its word), read by its handlers; 32 bytes, so
+ * that the handler's stores stay off lines it would not otherwise touch.  A word left pointing at a slot that was
  * retired still points at readable memory: the registry is freed only
  * when no thread can have seen it (cg_threads_free). */
 struct cg_thread_block {
@@ -45,20 +45,18 @@ struct cg_thread_block {
      * while this is its own: a slot retired and claimed for another thread
      * has another owner. */
     const void *owner;
-    /* The SIGPROF handler is running on this thread: a nested one leaves
-     * at once (the ring has one producer). */
-    volatile sig_atomic_t in_handler;
-    /* Set around AsyncGetCallTrace (core/runtime/jvm_sample.c), with the
-     * point the fault guard jumps back to (core/runtime/jvm_guard.c). */
-    volatile sig_atomic_t jvm_in_walk;
-    sigjmp_buf jvm_walk_jmp;
+    /* While AsyncGetCallTrace runs on this thread (core/runtime/
+     * jvm_sample.c): the point the fault guard jumps back to
+     * (core/runtime/jvm_guard.c), a buffer in the walk's own stack frame;
+     * NULL outside the call. */
+    sigjmp_buf *volatile jvm_walk_jmp;
     /* The Java walk's cache: HotSpot's Thread* seen last and its JNIEnv
      * (NULL: not a Java thread), so GetEnv runs once per thread. */
     void *jvm_thread;
     void *jvm_env;
 };
-/* The thread's word keeps two flags in a block pointer's low bits. */
-_Static_assert(_Alignof(struct cg_thread_block) >= 4, "cg_thread_block alignment");
+/* The thread's word keeps three flags in a block pointer's low bits. */
+_Static_assert(_Alignof(struct cg_thread_block) >= 8, "cg_thread_block alignment");
 
 enum cg_slot_state {
     CG_SLOT_FREE = 0,

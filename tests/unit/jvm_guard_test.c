@@ -156,7 +156,7 @@ static int fault_in_libjvm_text(void)
     cg_jvm_walk_failures(failures);
     if (n != 2 || words[1] != 0 || words[0] != (CG_JAVA_WORD_TAG | (uint32_t)-(CG_JVM_REASONS - 1)))
         return 4;
-    if (failures[CG_JVM_REASONS - 1] != 1 || g_vm_handler_calls != 0 || g_block.jvm_in_walk)
+    if (failures[CG_JVM_REASONS - 1] != 1 || g_vm_handler_calls != 0 || g_block.jvm_walk_jmp)
         return 5;
     /* The thread takes faults again afterwards: SIGSEGV was unblocked. */
     if (sigsetjmp(g_recover, 1) == 0)
