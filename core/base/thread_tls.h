@@ -1,6 +1,6 @@
 /*
  * thread_tls.h - the agent's one initial-exec thread-local: a word per
- * thread that points at the thread's block and carries two flags.
+ * thread that points at the thread's block and carries three flags.
  *
  * Why one word: initial-exec thread-locals of a library loaded after the
  * program started (the shim dlopen's the agent) come out of glibc's small

@@ -5,7 +5,7 @@
  * core/runtime/.
  *
  * Owns: the layout of struct cg_jvm and of the published sampler.  The
- * walk's per-thread state (JNIEnv cache, guard flag and jump buffer) is in
+ * walk's per-thread state (JNIEnv cache, where the guard jumps to) is in
  * the thread's block (core/sample/threads.h, struct cg_thread_block).
  * Thread safety: the sampler is written once by the agent thread before
  * it is published (release) and never changed; it is unpublished at the

@@ -6,7 +6,7 @@ reserve of about 1.7 KB here that every library the program dlopen's
 later with initial-exec TLS also draws on.  The agent's thread-locals
 (the handler's slot cache and re-entry flag, the Java walk's JNIEnv cache
 and 200-byte jump buffer, the fork handlers' 128-byte signal mask, the
-own-thread flag) took 384 bytes of it in every process the impl was
+own-thread flag) took 376 bytes of it in every process the impl was
 loaded into: a program whose plugin has a 1400-byte initial-exec block
 loaded it without the agent and failed with it ("cannot allocate memory
 in static TLS block").  Now the agent has one initial-exec thread-local,
