@@ -20,6 +20,10 @@ library 64 bytes smaller must load under the running agent, which then
 samples two threads that use it.  Before: headroom 1712 bytes without the
 agent, 1312 with it, so the 1648-byte library failed; after: 1688 with it
 (8 bytes ours, 16 libunwind's, which the shim links).
+
+The fork handlers' saved signal mask (128 bytes) became a flag in the
+word, not a static: glibc 2.36 runs atfork handlers without its atfork
+lock, so threads forking at once run them at the same time.
 """
 import os
 import re
@@ -31,6 +35,7 @@ import unittest
 from e2e import profiles as P
 
 WORKLOAD = os.path.join(P.WORKLOADS, "static_tls_dlopen")
+FORK_MASK = os.path.join(P.WORKLOADS, "fork_mask_threads")
 CC = shutil.which("cc")
 READELF = shutil.which("readelf")
 STEP = 16
@@ -122,6 +127,14 @@ class StaticTls(unittest.TestCase):
             self.assertTrue(docs, proc.stderr.decode())
             # The agent ran and sampled the threads that use the library.
             self.assertGreater(sum(P.total(d) for d in docs), 0)
+
+    @unittest.skipUnless(os.path.exists(FORK_MASK), "fork_mask_threads not built")
+    def test_concurrent_forks_keep_each_threads_profiling_signal_mask(self):
+        with P.TempDir() as outdir:
+            proc = P.run_profiled([FORK_MASK, "200"], outdir, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stdout.decode() + proc.stderr.decode())
+            self.assertIn(b"mismatches 0", proc.stdout)
+            self.assertTrue(P.documents(outdir), "the agent did not run")
 
     @unittest.skipUnless(READELF, "no readelf")
     def test_the_agent_takes_one_word_of_static_tls(self):

@@ -1,3 +1,0 @@
-build-tls-al/obj/core/symbols/demangle.o: core/symbols/demangle.c \
- core/symbols/demangle.h
-core/symbols/demangle.h:
