@@ -25,6 +25,24 @@
 #include <string.h>
 #include <strings.h>
 
+#define REDACTED "<redacted>"
+#define REDACTED_LEN (sizeof(REDACTED) - 1)
+
+/* The buffer for a masked copy of len bytes: room for twice the input
+ * and a NUL, which each masker shows its output stays within (the bounds
+ * count on REDACTED's 10 bytes).  NULL when out of memory. */
+static char *new_output(size_t len)
+{
+    return malloc(2 * len + 16);
+}
+
+/* Writes REDACTED at out + w; returns the new w. */
+static size_t put_redacted(char *out, size_t w)
+{
+    memcpy(out + w, REDACTED, REDACTED_LEN);
+    return w + REDACTED_LEN;
+}
+
 /* Copy of s with the value after each marker (to the end of the line or
  * the next '&') replaced by <redacted>. */
 char *cg_sign_log_mask(const char *s)
@@ -32,8 +50,8 @@ char *cg_sign_log_mask(const char *s)
     static const char *const markers[] = {"x-amz-security-token:", "X-Amz-Security-Token="};
     size_t len = strlen(s);
     /* Each marker is at least 21 bytes and adds at most 10 ("<redacted>"),
-     * so the output is shorter than 2 * len + 16. */
-    char *out = malloc(2 * len + 16);
+     * so the output is at most twice the input. */
+    char *out = new_output(len);
     if (!out)
         return NULL;
     size_t w = 0;
@@ -48,8 +66,7 @@ char *cg_sign_log_mask(const char *s)
             i += ml;
             while (i < len && s[i] != '\n' && s[i] != '&')
                 i++;
-            memcpy(out + w, "<redacted>", 10);
-            w += 10;
+            w = put_redacted(out, w);
             hit = true;
         }
         if (!hit)
@@ -144,7 +161,7 @@ char *cg_sign_log_mask_text(const char *s)
     /* A name's value of n >= 1 bytes becomes the 10 of "<redacted>" and a
      * name is at least 9 bytes, so the text at most doubles; a bare run
      * only shrinks. */
-    char *out = malloc(2 * len + 16);
+    char *out = new_output(len);
     if (!out)
         return NULL;
     size_t w = 0;
@@ -153,8 +170,7 @@ char *cg_sign_log_mask_text(const char *s)
         if (at && value_len) {
             memcpy(out + w, s + i, at - i);
             w += at - i;
-            memcpy(out + w, "<redacted>", 10);
-            w += 10;
+            w = put_redacted(out, w);
             i = at + value_len;
             continue;
         }
@@ -169,8 +185,7 @@ char *cg_sign_log_mask_text(const char *s)
                 letter |= is_alnum(c) && !(c >= '0' && c <= '9');
             }
             if (n >= BARE_SECRET_MIN && digit && letter) {
-                memcpy(out + w, "<redacted>", 10);
-                w += 10;
+                w = put_redacted(out, w);
                 i += n;
                 continue;
             }

@@ -6,6 +6,8 @@ Profile documents are the CodeGuru JSON of SPEC §5; see docs/format.md.
 import glob
 import json
 import os
+import pwd
+import shutil
 import subprocess
 import tempfile
 
@@ -47,6 +49,19 @@ def run(argv, env, timeout=120, stdin=None, cwd=None):
 def run_profiled(argv, outdir, timeout=120, stdin=None, cwd=None, **extra):
     env = clean_env(LD_PRELOAD=PRELOAD, CGAGENT_OUTPUT=outdir, **extra)
     return run(argv, env, timeout=timeout, stdin=stdin, cwd=cwd)
+
+
+def can_drop_to_nobody():
+    """Whether this process can run a program as nobody with setpriv (it
+    is root, setpriv is installed and the nobody user exists): the tests
+    of setuid-root programs and of privilege drops need it."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return False
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        return False
+    return True
 
 
 def documents(outdir):

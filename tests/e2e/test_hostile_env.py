@@ -16,7 +16,6 @@ These tests need root (to make the program setuid-root and to drop to
 nobody with setpriv) and are skipped otherwise.
 """
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -32,17 +31,7 @@ AS_NOBODY = [SETPRIV or "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear
 FORGED = "x\nroot2::0:0:root:/root:/bin/sh"
 
 
-def can_drop_to_nobody():
-    if os.geteuid() != 0 or not SETPRIV:
-        return False
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        return False
-    return True
-
-
-@unittest.skipUnless(can_drop_to_nobody(), "needs root, setpriv and the nobody user")
+@unittest.skipUnless(P.can_drop_to_nobody(), "needs root, setpriv and the nobody user")
 class PrivilegedPrograms(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cgagent-setuid-")

@@ -28,7 +28,6 @@ Ownership by another user, the setuid program and the capabilities need
 root (tests run as root here) and are skipped otherwise.
 """
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -73,16 +72,6 @@ __attribute__((constructor)) static void planted(void)
 
 def is_root():
     return os.geteuid() == 0
-
-
-def can_drop_to_nobody():
-    if not is_root() or not SETPRIV:
-        return False
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        return False
-    return True
 
 
 def agent_libs(mapped):
@@ -287,7 +276,7 @@ class SwitchedOff(ShimTestCase):
         self.assertIn("AWS_CODEGURU_PROFILER_ENABLED", lines[0])
 
 
-@unittest.skipUnless(can_drop_to_nobody(), "needs root, setpriv and the nobody user")
+@unittest.skipUnless(P.can_drop_to_nobody(), "needs root, setpriv and the nobody user")
 class PrivilegedProcessesMapNoAgent(ShimTestCase):
     def setUp(self):
         super().setUp()

@@ -214,6 +214,21 @@ class OwnTlsSymbols(unittest.TestCase):
             self.assertTrue(p.valid, p.problems)
         return err
 
+    def https_fronts(self, emu, **extra):
+        """TLS fronts (a fresh self-signed certificate; closed at cleanup)
+        in front of the emulator's STS and CodeGuru endpoints, and the
+        agent's environment, plus `extra`, pointed at them.  Returns (env,
+        STS front, CodeGuru front)."""
+        cert, key = make_certificate(self.tmp)
+        sts, codeguru = TlsFront(emu.sts_url, cert, key), TlsFront(emu.codeguru_url, cert, key)
+        self.addCleanup(sts.close)
+        self.addCleanup(codeguru.close)
+        env = emu.env_for("user", LD_PRELOAD=profiles.PRELOAD,
+                          AWS_ENDPOINT_URL_STS=sts.url,
+                          AWS_ENDPOINT_URL_CODEGURUPROFILER=codeguru.url,
+                          AWS_CA_BUNDLE=cert, **extra)
+        return env, sts, codeguru
+
     def test_agent_over_http_neither_calls_nor_binds_to_the_programs_openssl_and_zlib(self):
         with Emulator() as emu:
             emu.set_group_configuration(GROUP, agentParameters=dict(FAST))
@@ -241,17 +256,10 @@ class OwnTlsSymbols(unittest.TestCase):
         self.assertTrue(curl_to_ssl, "no binding of libcurl's OPENSSL_init_ssl was seen")
 
     def test_agent_over_https_never_calls_the_programs_openssl(self):
-        cert, key = make_certificate(self.tmp)
         with Emulator() as emu:
             emu.set_group_configuration(GROUP, agentParameters=dict(FAST))
-            sts, codeguru = TlsFront(emu.sts_url, cert, key), TlsFront(emu.codeguru_url, cert, key)
-            self.addCleanup(sts.close)
-            self.addCleanup(codeguru.close)
-            env = emu.env_for("user", LD_PRELOAD=profiles.PRELOAD,
-                              AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="1000",
-                              AWS_ENDPOINT_URL_STS=sts.url,
-                              AWS_ENDPOINT_URL_CODEGURUPROFILER=codeguru.url,
-                              AWS_CA_BUNDLE=cert)
+            env, sts, codeguru = self.https_fronts(
+                emu, AWS_CODEGURU_PROFILER_REPORTING_INTERVAL_MS="1000")
             self.run_workload(emu, env)
             self.assertTrue(emu.requests("sts", "AssumeRole"))
         self.assertGreaterEqual(sts.handshakes, 1)
@@ -268,16 +276,9 @@ class OwnTlsSymbols(unittest.TestCase):
         agent now initialises the libcrypto libcurl brought in with
         OPENSSL_INIT_NO_ATEXIT (core/base/curl_load.c).  Three runs, of a
         program that exports nothing of OpenSSL's."""
-        cert, key = make_certificate(self.tmp)
         with Emulator() as emu:
             emu.set_group_configuration(GROUP, agentParameters=dict(FAST))
-            sts, codeguru = TlsFront(emu.sts_url, cert, key), TlsFront(emu.codeguru_url, cert, key)
-            self.addCleanup(sts.close)
-            self.addCleanup(codeguru.close)
-            env = emu.env_for("user", LD_PRELOAD=profiles.PRELOAD,
-                              AWS_ENDPOINT_URL_STS=sts.url,
-                              AWS_ENDPOINT_URL_CODEGURUPROFILER=codeguru.url,
-                              AWS_CA_BUNDLE=cert)
+            env = self.https_fronts(emu)[0]
             for run in range(1, 4):
                 with self.subTest(run=run):
                     proc = profiles.run([KNOWN_ANSWER, "0.05"], env)  # 0.2 s of CPU
@@ -296,16 +297,9 @@ class OwnTlsSymbols(unittest.TestCase):
         aborted, and the cleanup waits for it (core/base/openssl_exit.h).
         The final profile is then not posted (one warning says why); the
         program's output and exit status are its own.  Three runs."""
-        cert, key = make_certificate(self.tmp)
         with Emulator() as emu:
             emu.set_group_configuration(GROUP, agentParameters=dict(FAST))
-            sts, codeguru = TlsFront(emu.sts_url, cert, key), TlsFront(emu.codeguru_url, cert, key)
-            self.addCleanup(sts.close)
-            self.addCleanup(codeguru.close)
-            env = emu.env_for("user", LD_PRELOAD=profiles.PRELOAD,
-                              AWS_ENDPOINT_URL_STS=sts.url,
-                              AWS_ENDPOINT_URL_CODEGURUPROFILER=codeguru.url,
-                              AWS_CA_BUNDLE=cert)
+            env = self.https_fronts(emu)[0]
             posted = 0
             for run in range(1, 4):
                 with self.subTest(run=run):

@@ -7,9 +7,9 @@
  */
 #include "core/sample/cfi_image.h"
 #include "core/sample/cfi_row.h"
+#include "tests/unit/code_range.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,34 +19,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-struct range {
-    const char *part; /* a substring of the object's name; "" the program */
-    uint64_t lo, hi;
-};
-
-static int find_code(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    struct range *r = data;
-    const char *name = info->dlpi_name ? info->dlpi_name : "";
-    if (r->part[0] ? !strstr(name, r->part) : name[0] != '\0')
-        return 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            r->lo = info->dlpi_addr + ph->p_vaddr;
-            r->hi = r->lo + ph->p_memsz;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Compares image and single-row answers over the object's code. */
 static void image_agrees(const char *part, size_t min_rows)
 {
-    struct range r = {part, 0, 0};
-    dl_iterate_phdr(find_code, &r);
+    struct code_range r = code_range_of(part);
     assert_true(r.hi > r.lo);
     static struct cg_cfi_images images;
     cg_cfi_images_init(&images, 64u << 20);
@@ -99,8 +75,7 @@ static void an_unloaded_object_is_forgotten(void **state)
     void *h = dlopen("libbz2.so.1.0", RTLD_NOW | RTLD_LOCAL);
     if (!h)
         skip(); /* libbz2 is a dependency of the build (libelf), not promised */
-    struct range r = {"libbz2", 0, 0};
-    dl_iterate_phdr(find_code, &r);
+    struct code_range r = code_range_of("libbz2");
     assert_true(r.hi > r.lo);
     static struct cg_cfi_images images;
     cg_cfi_images_init(&images, 64u << 20);
@@ -115,8 +90,7 @@ static void an_unloaded_object_is_forgotten(void **state)
     assert_true(cg_cfi_images_row_sigsafe(&images, probe, &row));
     if (dlclose(h) != 0)
         skip();
-    struct range gone = {"libbz2", 0, 0};
-    dl_iterate_phdr(find_code, &gone);
+    struct code_range gone = code_range_of("libbz2");
     if (gone.hi)
         skip(); /* something else holds libbz2 */
     cg_cfi_images_forget(&images);
@@ -127,8 +101,7 @@ static void an_unloaded_object_is_forgotten(void **state)
 static void a_cap_refuses_an_image(void **state)
 {
     (void)state;
-    struct range r = {"/libc.so", 0, 0};
-    dl_iterate_phdr(find_code, &r);
+    struct code_range r = code_range_of("/libc.so");
     static struct cg_cfi_images images;
     cg_cfi_images_init(&images, 4096);
     assert_false(cg_cfi_images_add(&images, r.lo));

@@ -8,9 +8,8 @@
 #include "core/sample/cfi_row.h"
 #include "core/sample/frame_rules.h"
 #include "core/sample/frame_rules_internal.h"
+#include "tests/unit/code_range.h"
 
-#include <elf.h>
-#include <link.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,33 +19,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-struct text {
-    const char *want; /* a substring of the object's name; "" the program */
-    uint64_t lo, hi;  /* its executable segment */
-};
-
-static int find_text(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    struct text *t = data;
-    bool match = t->want[0] ? strstr(info->dlpi_name, t->want) != NULL : info->dlpi_name[0] == 0;
-    for (ElfW(Half) i = 0; match && i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-        if (p->p_type == PT_LOAD && (p->p_flags & PF_X)) {
-            t->lo = info->dlpi_addr + p->p_vaddr;
-            t->hi = t->lo + p->p_memsz;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Compares rows and libunwind at `samples` addresses spread over the
  * object's code; returns how many of libunwind's rules had a row. */
 static void compare(const char *object, unsigned samples)
 {
-    struct text t = {object, 0, 0};
-    dl_iterate_phdr(find_text, &t);
+    struct code_range t = code_range_of(object);
     assert_true(t.hi > t.lo);
     struct cg_frame_rules *r = cg_frame_rules_new(9);
     assert_non_null(r);
@@ -100,8 +77,7 @@ static void rows_agree_with_libunwind_in_the_program(void **state)
 static void learning_one_address_covers_its_row(void **state)
 {
     (void)state;
-    struct text t = {"libc.so", 0, 0};
-    dl_iterate_phdr(find_text, &t);
+    struct code_range t = code_range_of("libc.so");
     struct cg_frame_rules *r = cg_frame_rules_new(12);
     struct cg_cfi_reader *mem = calloc(1, sizeof(*mem));
     assert_non_null(r);

@@ -15,7 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "cpu_burn.h"
 
 static volatile long g_calls;
 
@@ -54,21 +55,9 @@ __attribute__((visibility("default"), noinline)) void *json_pack(const char *fmt
     return NULL;
 }
 
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 __attribute__((noinline)) static uint64_t own_symbols_work(double seconds)
 {
-    uint64_t x = 1;
-    double end = cpu_s() + seconds;
-    while (cpu_s() < end)
-        for (int i = 0; i < 100000; i++)
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-    return x;
+    return cpu_burn(seconds);
 }
 
 int main(int argc, char **argv)

@@ -14,8 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "cpu_burn.h"
 
 static void foreign(const char *name)
 {
@@ -57,21 +58,9 @@ FOREIGN(inflateEnd)
 FOREIGN(deflateInit_)
 FOREIGN(deflate)
 
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 __attribute__((noinline)) static unsigned long long own_tls_symbols_work(double seconds)
 {
-    unsigned long long x = 1;
-    double end = cpu_s() + seconds;
-    while (cpu_s() < end)
-        for (int i = 0; i < 100000; i++)
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-    return x;
+    return cpu_burn(seconds);
 }
 
 int main(int argc, char **argv)
