@@ -1,10 +1,10 @@
 /*
- * elf_sections.c - PLT sections of an ELF file, through libelf.
+ * elf_sections.c - PLT sections of an ELF file (read by elf_file.c).
  *
  * DESIGN: opens the file, walks the section headers once and keeps the
  * executable PROGBITS sections whose names are the linkers' PLT names.
- * Only the headers and .shstrtab are read (ELF_C_READ_MMAP maps the file
- * and touches those pages only).  What it won't do: look at the
+ * Only the headers and .shstrtab are read (elf_file.c maps the file and
+ * touches those pages only).  What it won't do: look at the
  * sections' bytes (the caller reads the loaded copy) or at any other
  * section.
  */
@@ -14,10 +14,9 @@
 #include "core/sample/jit_unwind.h"
 #include "core/sample/plt_unwind.h"
 #include "core/symbols/dynsym.h"
+#include "core/symbols/elf_file.h"
 
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <link.h>
 #include <stdbool.h>
 #include <string.h>
@@ -31,29 +30,21 @@ static int is_plt_name(const char *name)
 
 size_t cg_elf_plt_sections(const char *path, struct cg_elf_section *out, size_t max)
 {
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
+    struct cg_elf_file *file = cg_elf_file_new(fd);
+    close(fd);
     size_t n = 0;
-    size_t shstrndx;
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) != 0)
-        goto out;
-    Elf_Scn *scn = NULL;
-    while (n < max && (scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
-            !(sh.sh_flags & SHF_EXECINSTR) || !sh.sh_size)
+    Elf64_Shdr sh;
+    for (size_t i = 1; file && n < max && cg_elf_file_section(file, i, &sh); i++) {
+        if (sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) || !sh.sh_size)
             continue;
-        if (!is_plt_name(elf_strptr(elf, shstrndx, sh.sh_name)))
+        if (!is_plt_name(cg_elf_file_section_name(file, i)))
             continue;
         out[n++] = (struct cg_elf_section){sh.sh_addr, sh.sh_size, sh.sh_entsize};
     }
-out:
-    elf_end(elf);
-    close(fd);
+    cg_elf_file_free(file);
     return n;
 }
 

@@ -9,7 +9,7 @@
  * Owns: nothing beyond the call (the file is closed before returning;
  * registered rules live in core/sample/jit_unwind.c's table).
  * Thread safety: reentrant.
- * Signal safety: none (libelf, files, allocation, the loader's lock).
+ * Signal safety: none (files, mmap, allocation, the loader's lock).
  */
 #ifndef CG_ELF_SECTIONS_H
 #define CG_ELF_SECTIONS_H

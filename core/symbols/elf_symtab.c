@@ -1,5 +1,5 @@
 /*
- * elf_symtab.c - function symbols of an ELF file through libelf.
+ * elf_symtab.c - function symbols of an ELF file (read by elf_file.c).
  *
  * DESIGN: collect (start, size, name) for every defined function symbol of
  * .symtab and .dynsym into one array and a string pool, sort by start,
@@ -17,8 +17,6 @@
 #include "core/base/log.h"
 
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,11 +67,11 @@ static int add_sym(struct cg_elf_symtab *t, uint64_t start, uint64_t size, const
 /* Adds every function symbol in the table's order (cg_sym_next): where
  * two names share an address and neither is better (finish), the first
  * seen is kept, and an exported name reads better than a local alias. */
-static int read_symbols(struct cg_elf_symtab *t, Elf *elf)
+static int read_symbols(struct cg_elf_symtab *t, const struct cg_elf_file *file)
 {
     struct cg_sym_iter it;
     struct cg_sym s;
-    cg_sym_iter_init(&it, elf);
+    cg_sym_iter_init(&it, file);
     while (cg_sym_next(&it, &s)) {
         const char *name = cg_sym_name(&it, &s);
         if (!name)
@@ -85,39 +83,31 @@ static int read_symbols(struct cg_elf_symtab *t, Elf *elf)
     return 0;
 }
 
-bool cg_elf_has_symtab(Elf *elf)
+bool cg_elf_has_symtab(const struct cg_elf_file *file)
 {
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+    Elf64_Shdr sh;
+    for (size_t i = 1; cg_elf_file_section(file, i, &sh); i++)
+        if (sh.sh_type == SHT_SYMTAB)
             return true;
-    }
     return false;
 }
 
-/* The NT_GNU_BUILD_ID of elf as hex, or "" . */
-static void build_id_hex(Elf *elf, char *out, size_t size)
+/* The NT_GNU_BUILD_ID of the file as hex, or "" . */
+static void build_id_hex(const struct cg_elf_file *file, char *out, size_t size)
 {
     out[0] = '\0';
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+    Elf64_Shdr sh;
+    for (size_t i = 1; cg_elf_file_section(file, i, &sh); i++) {
+        if (sh.sh_type != SHT_NOTE)
             continue;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        if (!data)
-            continue;
-        size_t off = 0, name_off, desc_off;
-        GElf_Nhdr nh;
-        while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-            if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-                memcmp((char *)data->d_buf + name_off, "GNU", 4) != 0)
+        size_t off = 0;
+        struct cg_elf_note nh;
+        while (cg_elf_file_note(file, i, &off, &nh)) {
+            if (nh.type != NT_GNU_BUILD_ID || nh.name_size != 4 || memcmp(nh.name, "GNU", 4) != 0)
                 continue;
-            const unsigned char *d = (const unsigned char *)data->d_buf + desc_off;
             size_t o = 0;
-            for (size_t i = 0; i < nh.n_descsz && o + 3 < size; i++)
-                o += (size_t)snprintf(out + o, size - o, "%02x", d[i]);
+            for (size_t k = 0; k < nh.desc_size && o + 3 < size; k++)
+                o += (size_t)snprintf(out + o, size - o, "%02x", nh.desc[k]);
             return;
         }
     }
@@ -194,22 +184,14 @@ static void finish(struct cg_elf_symtab *t)
     t->n = o;
 }
 
-bool cg_elf_init(void)
+/* A new table with the function symbols of `file` (not yet sorted), or
+ * NULL.  Does not free `file`. */
+static struct cg_elf_symtab *from_file(const struct cg_elf_file *file)
 {
-    static int ok = -1;
-    if (ok < 0)
-        ok = elf_version(EV_CURRENT) != EV_NONE;
-    return ok;
-}
-
-/* A new table with the function symbols of `elf` (not yet sorted), or
- * NULL.  Does not end `elf`. */
-static struct cg_elf_symtab *from_elf(Elf *elf)
-{
-    if (!elf || elf_kind(elf) != ELF_K_ELF)
+    if (!file)
         return NULL;
     struct cg_elf_symtab *t = calloc(1, sizeof(*t));
-    if (!t || read_symbols(t, elf) != 0) {
+    if (!t || read_symbols(t, file) != 0) {
         cg_elf_symtab_free(t);
         return NULL;
     }
@@ -218,11 +200,11 @@ static struct cg_elf_symtab *from_elf(Elf *elf)
 
 static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options *opts, int depth);
 
-int cg_elf_debug_open(Elf *elf, const struct cg_elf_symtab_options *opts, char *path_out,
-                      size_t size)
+int cg_elf_debug_open(const struct cg_elf_file *file, const struct cg_elf_symtab_options *opts,
+                      char *path_out, size_t size)
 {
     char id[130];
-    build_id_hex(elf, id, sizeof(id));
+    build_id_hex(file, id, sizeof(id));
     if (strlen(id) <= 2)
         return -1;
     snprintf(path_out, size, "%s/.build-id/%.2s/%s.debug",
@@ -230,14 +212,15 @@ int cg_elf_debug_open(Elf *elf, const struct cg_elf_symtab_options *opts, char *
     return open(path_out, O_RDONLY | O_CLOEXEC);
 }
 
-/* The table of the separate debug file of a stripped `elf`, found by its
- * build ID, or NULL.  Its .symtab holds every function of .dynsym too, so
- * it replaces the stripped file's table instead of being merged into it:
- * libc's symbols load in half the time. */
-static struct cg_elf_symtab *load_debug_file(Elf *elf, const struct cg_elf_symtab_options *opts)
+/* The table of the separate debug file of a stripped `file`, found by
+ * its build ID, or NULL.  Its .symtab holds every function of .dynsym
+ * too, so it replaces the stripped file's table instead of being merged
+ * into it: libc's symbols load in half the time. */
+static struct cg_elf_symtab *load_debug_file(const struct cg_elf_file *file,
+                                             const struct cg_elf_symtab_options *opts)
 {
     char path[512];
-    int dfd = cg_elf_debug_open(elf, opts, path, sizeof(path));
+    int dfd = cg_elf_debug_open(file, opts, path, sizeof(path));
     if (dfd < 0)
         return NULL;
     struct cg_elf_symtab *dbg = load_fd(dfd, opts, 1);
@@ -253,22 +236,20 @@ static struct cg_elf_symtab *load_debug_file(Elf *elf, const struct cg_elf_symta
 
 static struct cg_elf_symtab *load_fd(int fd, const struct cg_elf_symtab_options *opts, int depth)
 {
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (!elf)
+    struct cg_elf_file *file = cg_elf_file_new(fd);
+    if (!file)
         return NULL;
     struct cg_elf_symtab *t = NULL;
-    if (depth == 0 && elf_kind(elf) == ELF_K_ELF && !cg_elf_has_symtab(elf))
-        t = load_debug_file(elf, opts); /* sorted already */
-    if (!t && (t = from_elf(elf)) != NULL)
+    if (depth == 0 && !cg_elf_has_symtab(file))
+        t = load_debug_file(file, opts); /* sorted already */
+    if (!t && (t = from_file(file)) != NULL)
         finish(t);
-    elf_end(elf);
+    cg_elf_file_free(file);
     return t;
 }
 
 struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_symtab_options *opts)
 {
-    if (!cg_elf_init())
-        return NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         CG_DEBUG("cannot open %s for symbols", path);
@@ -281,11 +262,9 @@ struct cg_elf_symtab *cg_elf_symtab_load(const char *path, const struct cg_elf_s
 
 struct cg_elf_symtab *cg_elf_symtab_load_mem(const void *image, size_t len)
 {
-    if (!cg_elf_init())
-        return NULL;
-    Elf *elf = elf_memory((char *)image, len);
-    struct cg_elf_symtab *t = from_elf(elf);
-    elf_end(elf);
+    struct cg_elf_file *file = cg_elf_file_new_mem(image, len);
+    struct cg_elf_symtab *t = from_file(file);
+    cg_elf_file_free(file);
     if (t)
         finish(t);
     return t;
@@ -335,39 +314,31 @@ size_t cg_elf_symtab_bytes(const struct cg_elf_symtab *t)
 
 bool cg_elf_has_section(const char *path, const char *name)
 {
-    if (!cg_elf_init())
-        return false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
     bool found = false;
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    size_t shstrndx;
-    if (elf && elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0) {
-        for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn && !found; scn = elf_nextscn(elf, scn)) {
-            GElf_Shdr sh;
-            const char *n;
-            if (gelf_getshdr(scn, &sh) && (n = elf_strptr(elf, shstrndx, sh.sh_name)))
-                found = strcmp(n, name) == 0;
-        }
-    }
-    elf_end(elf);
+    struct cg_elf_file *file = cg_elf_file_new(fd);
     close(fd);
+    size_t n = file ? cg_elf_file_section_count(file) : 0;
+    for (size_t i = 1; i < n && !found; i++) {
+        const char *s = cg_elf_file_section_name(file, i);
+        found = s && strcmp(s, name) == 0;
+    }
+    cg_elf_file_free(file);
     return found;
 }
 
 int cg_elf_build_id(const char *path, char *out, size_t size)
 {
     out[0] = '\0';
-    if (!cg_elf_init())
-        return CG_ENOTFOUND;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return CG_ENOTFOUND;
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (elf && elf_kind(elf) == ELF_K_ELF)
-        build_id_hex(elf, out, size);
-    elf_end(elf);
+    struct cg_elf_file *file = cg_elf_file_new(fd);
     close(fd);
+    if (file)
+        build_id_hex(file, out, size);
+    cg_elf_file_free(file);
     return out[0] ? 0 : CG_ENOTFOUND;
 }

@@ -3,8 +3,9 @@
  * lookup.
  *
  * Reads STT_FUNC and STT_GNU_IFUNC symbols from .symtab (static functions
- * included) and .dynsym with libelf; when the file has no .symtab, the
- * separate debug file /usr/lib/debug/.build-id/XX/REST.debug is tried.
+ * included) and .dynsym (read by core/symbols/elf_file.h); when the file
+ * has no .symtab, the separate debug file
+ * /usr/lib/debug/.build-id/XX/REST.debug is tried.
  * Lookups respect symbol sizes: an address past the end of a symbol is
  * not that symbol (stripped libraries have internal functions between
  * their exports).
@@ -15,7 +16,7 @@
  * Owns: the table owns its names.
  * Thread safety: a loaded table is read-only and may be shared; loading
  * is reentrant (the agent thread; the constructor's Go check).
- * Signal safety: none (libelf, files, allocation).
+ * Signal safety: none (files, mmap, allocation).
  */
 #ifndef CG_ELF_SYMTAB_H
 #define CG_ELF_SYMTAB_H

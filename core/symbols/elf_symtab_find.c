@@ -54,7 +54,7 @@ struct want {
     uint64_t best_start;   /* s*: the highest start of a symbol covering vaddr */
     uint64_t best_size;    /* the best alias at best_start */
     uint64_t best_order;   /* its cg_sym_order */
-    const char *best_name; /* borrowed from the Elf */
+    const char *best_name; /* borrowed from the file's bytes */
     unsigned n_above;      /* distinct starts in (best_start, vaddr], up to CG_SYM_LOOKBACK */
     uint64_t above[CG_SYM_LOOKBACK];
 };
@@ -104,10 +104,11 @@ static size_t grid_first(const struct grid *g, const struct want *w, uint64_t at
 
 /* Pass 1: the highest covering start of each want and its best alias.
  * Sets *any when the table has a symbol at all. */
-static void pass_covering(Elf *elf, struct want *w, size_t n, const struct grid *g, bool *any)
+static void pass_covering(const struct cg_elf_file *file, struct want *w, size_t n,
+                          const struct grid *g, bool *any)
 {
     struct cg_sym_iter it;
-    cg_sym_iter_init(&it, elf);
+    cg_sym_iter_init(&it, file);
     for (uint32_t sec = 0; cg_sym_iter_section(&it); sec++) {
         for (size_t i = 0; i < it.count; i++) {
             struct cg_sym s;
@@ -227,7 +228,7 @@ static void count_above(struct want *w, size_t n, uint64_t start, uint64_t longe
 /* Pass 2: for each want found, the distinct starts in (best_start,
  * vaddr], up to CG_SYM_LOOKBACK.  A bucket's bit says that an interval
  * may hold a start there; the spans say whether one does. */
-static int pass_above(Elf *elf, struct want *w, size_t n)
+static int pass_above(const struct cg_elf_file *file, struct want *w, size_t n)
 {
     struct span *sp = malloc(n * sizeof(*sp));
     if (!sp)
@@ -243,7 +244,7 @@ static int pass_above(Elf *elf, struct want *w, size_t n)
         for (size_t b = grid_bucket(&g, sp[i].lo + 1); b <= grid_bucket(&g, sp[i].hi); b++)
             g.bits[b / 64] |= 1ull << (b % 64);
     struct cg_sym_iter it;
-    cg_sym_iter_init(&it, elf);
+    cg_sym_iter_init(&it, file);
     while (cg_sym_iter_section(&it)) {
         for (size_t i = 0; i < it.count; i++) {
             struct cg_sym s;
@@ -261,14 +262,12 @@ static int pass_above(Elf *elf, struct want *w, size_t n)
     return 0;
 }
 
-/* Answers the wants from elf's own symbols, copying the names into
- * *names_out.  With `need_any`, an Elf without a single symbol answers
+/* Answers the wants from the file's own symbols, copying the names into
+ * *names_out.  With `need_any`, a file without a single symbol answers
  * CG_ENOTFOUND (a debug file that would load empty is not used). */
-static int answer(Elf *elf, struct want *w, size_t n, bool need_any, struct cg_elf_symtab_hit *out,
-                  char **names_out)
+static int answer(const struct cg_elf_file *file, struct want *w, size_t n, bool need_any,
+                  struct cg_elf_symtab_hit *out, char **names_out)
 {
-    if (elf_kind(elf) != ELF_K_ELF)
-        return CG_ENOTFOUND;
     for (size_t j = 0; j < n; j++) {
         w[j].found = false;
         w[j].n_above = 0;
@@ -282,11 +281,11 @@ static int answer(Elf *elf, struct want *w, size_t n, bool need_any, struct cg_e
         g.first[b] = (uint32_t)j;
     }
     bool any = false;
-    pass_covering(elf, w, n, &g, &any);
+    pass_covering(file, w, n, &g, &any);
     free(g.first);
     if (need_any && !any)
         return CG_ENOTFOUND;
-    if (pass_above(elf, w, n) != 0)
+    if (pass_above(file, w, n) != 0)
         return CG_ENOMEM;
     size_t bytes = 0;
     for (size_t j = 0; j < n; j++) {
@@ -317,13 +316,13 @@ static int answer(Elf *elf, struct want *w, size_t n, bool need_any, struct cg_e
 static int find_fd(int fd, const struct cg_elf_symtab_options *opts, int depth, struct want *w,
                    size_t n, struct cg_elf_symtab_hit *out, char **names_out)
 {
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (!elf)
+    struct cg_elf_file *file = cg_elf_file_new(fd);
+    if (!file)
         return CG_ENOTFOUND;
     int rc = CG_ENOTFOUND;
-    if (depth == 0 && elf_kind(elf) == ELF_K_ELF && !cg_elf_has_symtab(elf)) {
+    if (depth == 0 && !cg_elf_has_symtab(file)) {
         char path[512];
-        int dfd = cg_elf_debug_open(elf, opts, path, sizeof(path));
+        int dfd = cg_elf_debug_open(file, opts, path, sizeof(path));
         if (dfd >= 0) {
             rc = find_fd(dfd, opts, 1, w, n, out, names_out);
             close(dfd);
@@ -332,8 +331,8 @@ static int find_fd(int fd, const struct cg_elf_symtab_options *opts, int depth, 
         }
     }
     if (rc == CG_ENOTFOUND)
-        rc = answer(elf, w, n, depth > 0, out, names_out);
-    elf_end(elf);
+        rc = answer(file, w, n, depth > 0, out, names_out);
+    cg_elf_file_free(file);
     return rc;
 }
 
@@ -344,8 +343,6 @@ int cg_elf_symtab_find(const char *path, const struct cg_elf_symtab_options *opt
     *names_out = NULL;
     for (size_t i = 0; i < n; i++)
         out[i] = (struct cg_elf_symtab_hit){NULL, 0};
-    if (!cg_elf_init())
-        return CG_ENOTFOUND;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         CG_DEBUG("cannot open %s for symbols", path);

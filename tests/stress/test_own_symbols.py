@@ -76,7 +76,7 @@ class OwnSymbols(unittest.TestCase):
             proc = profiles.run([WORKLOAD, "1.0"], env)
             self.assertEqual(proc.returncode, 0, proc.stderr.decode())
             self.assertEqual(proc.stdout.decode(),
-                             "own_symbols: 21 own calls, 0 foreign calls\n",
+                             "own_symbols: 18 own calls, 0 foreign calls\n",
                              proc.stderr.decode())
             posts = [p for p in emu.profiles(GROUP) if p.accepted]
             self.assertTrue(posts, "nothing reached the service: " + proc.stderr.decode())

@@ -6,13 +6,12 @@
  * tables with every rule: elf_symtab_find_rules_test.c.
  */
 #include "core/base/error.h"
+#include "core/symbols/elf_file.h"
 #include "core/symbols/elf_symtab.h"
 
 #include <elf.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <glob.h>
-#include <libelf.h>
 #include <link.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,21 +69,20 @@ static size_t compare(const char *path, const struct cg_elf_symtab_options *opts
 /* The range of the executable sections of the file at path. */
 static void code_range(const char *path, uint64_t *lo, uint64_t *hi)
 {
-    elf_version(EV_CURRENT);
     int fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
-    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    struct cg_elf_file *elf = cg_elf_file_new(fd);
     assert_non_null(elf);
     *lo = UINT64_MAX;
     *hi = 0;
-    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_EXECINSTR) || sh.sh_addr == 0)
+    Elf64_Shdr sh;
+    for (size_t i = 1; cg_elf_file_section(elf, i, &sh); i++) {
+        if (!(sh.sh_flags & SHF_EXECINSTR) || sh.sh_addr == 0)
             continue;
         *lo = sh.sh_addr < *lo ? sh.sh_addr : *lo;
         *hi = sh.sh_addr + sh.sh_size > *hi ? sh.sh_addr + sh.sh_size : *hi;
     }
-    elf_end(elf);
+    cg_elf_file_free(elf);
     close(fd);
     assert_true(*lo < *hi);
 }
