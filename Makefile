@@ -13,6 +13,10 @@
 #   make bench      cost against gperftools and no profiler (BENCH_ARGS=--quick)
 #   make demo       profile a bundled workload and xz, print the reports
 #   make install    PREFIX=/usr/local DESTDIR= (library, command, man pages)
+#   make dist      build/cgagent-<version>-linux-<arch>.tar.gz, the portable
+#                   tarball (glibc >= 2.17; dist/dist.mk, docs/install.md)
+#   make dist-musl build/cgagent-<version>-linux-<arch>-musl.tar.gz, for musl
+#                   (Alpine) programs (dist/musl.mk, docs/install.md)
 #   make lambda-layer  build/cgagent-lambda-layer.zip, the AWS Lambda layer
 #                   (docs/lambda.md)
 #
@@ -45,7 +49,7 @@ Q :=
 say =
 endif
 
-PKGS := libunwind libcurl jansson zlib expat inih libelf
+PKGS := libunwind libcurl jansson zlib expat inih
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # mbedTLS 2.28 on Debian ships no .pc file.
@@ -101,6 +105,10 @@ SHIM_OBJ := $(call obj,$(wildcard shim/*.c) core/agent/config_privilege.c)
 BRIDGE_OBJ := $(call obj,preload/bridge.c)
 PRELOAD_OBJ := $(filter-out $(BRIDGE_OBJ),$(PRELOAD_OBJ))
 
+# `make dist`, the portable build, and the glibc pins every shim is built
+# with (dist/dist.mk; docs/install.md).
+include dist/dist.mk
+
 # Two libraries by default: libcgagent.so, the shim users preload, and
 # libcgagent-impl.so beside it, the agent, which the shim opens with
 # RTLD_DEEPBIND so that its calls never bind to a program's own copies of
@@ -140,7 +148,8 @@ $(IMPL): $(PRELOAD_OBJ) $(BRIDGE_OBJ) $(CORE_A) preload/libcgagent.map preload/i
 $(LIB): $(SHIM_OBJ) shim/libcgagent.map
 	$(call say,LD,$@)$(CC) -shared -o $@ $(SHIM_OBJ) \
 	    -Wl,--version-script=shim/libcgagent.map -Wl,-z,nodelete \
-	    -Wl,-z,now -Wl,--no-undefined $(LDFLAGS) -Wl,--no-as-needed -lunwind -ldl
+	    -Wl,-z,now -Wl,--no-undefined $(LDFLAGS) -Wl,--no-as-needed \
+	    $(if $(PORTABLE),,-lunwind) $(SHIM_LIBS)
 else
 $(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/libcgagent.map
 	$(call say,LD,$@)$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) \
@@ -170,7 +179,7 @@ $(BUILD)/tests/plt_unwind_fast_test: LDFLAGS += -Wl,--export-dynamic-symbol=_ULx
 
 # Workloads are the programs we profile in tests: built the way users build
 # (no -fno-omit-frame-pointer), so unwinding must use DWARF CFI.
-$(BUILD)/workloads/%: tests/workloads/%.c
+$(BUILD)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer \
 	    -D_GNU_SOURCE $(WORKLOAD_LDFLAGS) -o $@ $< -lpthread -lm -ldl
@@ -200,11 +209,20 @@ unit-bins: $(UNIT_BIN)
 deps:
 	$(Q)sh scripts/deps.sh
 
+# The portable tarball is built first (tests/e2e/test_dist.py checks it;
+# without Debian's archive its tests skip, saying why) and the end-to-end
+# suite runs a second time with its agent (dist/dist.mk, test-dist).
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-bins workloads
 	$(Q)if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory fuzz-bins; fi
-	$(Q)$(PYTHON) tests/run.py --build $(BUILD)
+	$(Q)$(MAKE) --no-print-directory dist || echo "test: make dist failed (above)"
+	$(Q)$(MAKE) --no-print-directory dist-musl || echo "test: make dist-musl failed (above)"
+	$(Q)status=0; $(PYTHON) tests/run.py --build $(BUILD) || status=1; \
+	if [ -f $(DIST_TGZ) ]; then \
+	    echo "== e2e with the portable tarball's agent"; \
+	    $(MAKE) --no-print-directory test-dist || status=1; fi; \
+	exit $$status
 
 # The reliability suite in its long form (tests/stress/, CGAGENT_STRESS=long);
 # `make test` runs its short form.
@@ -318,10 +336,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all workloads
 	$(Q)sh scripts/demo.sh $(BUILD)
 
-# The Lambda layer: the wrapper, the agent and its non-glibc libraries, the
-# command (scripts/lambda-layer.py; docs/lambda.md).
-lambda-layer: all
-	$(Q)$(PYTHON) scripts/lambda-layer.py --build $(BUILD) --output $(BUILD)/cgagent-lambda-layer.zip
+# The Lambda layer: the wrapper and the portable tarball's agent and
+# command, no other library (scripts/lambda-layer.py; docs/lambda.md).
+lambda-layer: dist
+	$(Q)$(PYTHON) scripts/lambda-layer.py --dist $(DIST_TGZ) --output $(BUILD)/cgagent-lambda-layer.zip
 
 MANDIR ?= $(PREFIX)/share/man
 
@@ -342,7 +360,9 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)
+# (Not the bundled libraries' sources under $(BUILD)/dist/deps: dist/dist.mk.)
+-include $(shell find $(BUILD) $(FUZZ_DIR) -path '*/dist/deps' -prune -o -name '*.d' -type f \
+    -print 2>/dev/null)
 
 $(BUILD)/calltree_bench: tests/bench/calltree_bench.c $(CORE_A)
 	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_A) $(LDFLAGS) $(LDLIBS_ALL)

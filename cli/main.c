@@ -3,10 +3,13 @@
  *
  *   cgagent run [--group G] [--role-arn ARN] [--region R] [--output DIR] -- CMD ARGS...
  *       sets LD_PRELOAD and the agent's environment, then execs CMD (the
- *       container entrypoint wrapper).  Without --group, --output or the
- *       equivalent variables, profiles go to ./cgagent-profiles.  A
- *       library path LD_PRELOAD cannot carry (a space, a colon, a '$',
- *       not absolute) is refused and CMD is not started.
+ *       container entrypoint wrapper).  The agent preloaded is the one
+ *       built for CMD's libc, glibc or musl (target_libc.h); CMD runs
+ *       without one, saying so, when none is installed for it.  Without
+ *       --group, --output or the equivalent variables, profiles go to
+ *       ./cgagent-profiles.  A library path LD_PRELOAD cannot carry (a
+ *       space, a colon, a '$', not absolute) is refused and CMD is not
+ *       started.
  *   cgagent report [--top N] [--flamegraph OUT.svg] FILE|DIR...
  *       prints the top functions by self and total samples per count key,
  *       and optionally writes an SVG flame graph.
@@ -22,6 +25,7 @@
  * usage error, 127 when CMD cannot be executed (like env(1)), 1 otherwise.
  */
 #include "cli/cli.h"
+#include "cli/target_libc.h"
 #include "core/profile/report.h"
 
 #include <dirent.h>
@@ -48,17 +52,25 @@ static void usage(FILE *out)
           out);
 }
 
-/* The agent library next to this binary (build tree) or in ../lib
- * (installed); CGAGENT_LIBRARY overrides.  The result is realpath()'d:
- * absolute, so a child that changes directory still finds it.
+/* The agent library for a program of libc `want` (target_libc.h; UNKNOWN:
+ * any): next to this binary (build tree), in ../lib (installed), or in
+ * ../lib/musl or ../lib/glibc (an installation with both: the glibc
+ * tarball's lib/ and the musl tarball's library in lib/musl/,
+ * docs/install.md); the first whose libc is `want`.  CGAGENT_LIBRARY
+ * overrides.  The result is realpath()'d: absolute, so a child that
+ * changes directory still finds it.  -ENOEXEC: libraries were found, but
+ * none for `want` (or CGAGENT_LIBRARY is for the other libc).
  * `*from_env` says which was used, for the error message. */
-static int find_library(char *out, size_t size, bool *from_env)
+static int find_library(char *out, size_t size, enum cg_libc_kind want, bool *from_env)
 {
     const char *env = secure_getenv("CGAGENT_LIBRARY");
     *from_env = env && *env;
     if (*from_env) {
         if (access(env, R_OK) != 0)
             return -errno;
+        enum cg_libc_kind has = cg_library_libc(env);
+        if (want && has && has != want)
+            return -ENOEXEC;
         return realpath(env, out) ? 0 : -errno;
     }
     char self[PATH_MAX];
@@ -68,15 +80,23 @@ static int find_library(char *out, size_t size, bool *from_env)
     self[n] = '\0';
     char *slash = strrchr(self, '/');
     *slash = '\0';
-    const char *candidates[] = {"%s/libcgagent.so", "%s/../lib/libcgagent.so"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *candidates[] = {"%s/libcgagent.so", "%s/../lib/libcgagent.so",
+                                "%s/../lib/musl/libcgagent.so", "%s/../lib/glibc/libcgagent.so"};
+    int rc = -ENOENT;
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         char path[PATH_MAX + 32];
         snprintf(path, sizeof(path), candidates[i], self);
-        if (access(path, R_OK) == 0 && realpath(path, out))
+        if (access(path, R_OK) != 0)
+            continue;
+        if (want && cg_library_libc(path) != want) {
+            rc = -ENOEXEC;
+            continue;
+        }
+        if (realpath(path, out))
             return 0;
     }
     (void)size;
-    return -ENOENT;
+    return rc;
 }
 
 /* Why `path` cannot go into LD_PRELOAD, or NULL when it can.  ld.so
@@ -142,6 +162,14 @@ static int set_env(const char *name, const char *value)
     return 0;
 }
 
+/* Runs the command; returns only when it cannot be executed. */
+static int exec_program(char **argv)
+{
+    execvp(argv[0], argv);
+    fprintf(stderr, "cgagent run: cannot execute %s: %s\n", argv[0], strerror(errno));
+    return 127;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *group = NULL, *role = NULL, *region = NULL, *output = NULL;
@@ -178,7 +206,17 @@ static int cmd_run(int argc, char **argv)
     }
     char lib[PATH_MAX];
     bool from_env;
-    int rc = find_library(lib, sizeof(lib), &from_env);
+    enum cg_libc_kind want = cg_target_libc(argv[i]);
+    int rc = find_library(lib, sizeof(lib), want, &from_env);
+    if (rc == -ENOEXEC) {
+        /* The agent of the other libc would stop the program from
+         * starting (target_libc.h): it runs, unprofiled, and says so. */
+        fprintf(stderr, "cgagent run: %s runs on %s and %s; running it without the agent\n",
+                argv[i], cg_libc_name(want),
+                from_env ? "CGAGENT_LIBRARY is not a library for it"
+                         : "no agent library for it is installed (lib/, lib/musl/, lib/glibc/)");
+        return exec_program(&argv[i]);
+    }
     if (rc != 0) {
         fprintf(stderr, "cgagent run: cannot find libcgagent.so next to this program or in "
                         "../lib (set CGAGENT_LIBRARY): %s\n", strerror(-rc));
@@ -235,9 +273,7 @@ static int cmd_run(int argc, char **argv)
             return 1;
         free(preload);
     }
-    execvp(argv[i], &argv[i]);
-    fprintf(stderr, "cgagent run: cannot execute %s: %s\n", argv[i], strerror(errno));
-    return 127;
+    return exec_program(&argv[i]);
 }
 
 static int has_suffix(const char *s, const char *suffix)

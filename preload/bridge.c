@@ -4,7 +4,7 @@
  *
  * DESIGN: RTLD_DEEPBIND puts the implementation's own scope (itself, then
  * its dependencies, libc among them) before the program's, so a call to
- * malloc from here, or from jansson, libelf or libunwind when we loaded
+ * malloc from here, or from jansson or libunwind when we loaded
  * them, would reach libc's malloc even when the program runs tcmalloc or
  * jemalloc: while libc's own strdup, getline and realpath, and any library
  * the program had already loaded, allocate from the program's.  Freeing

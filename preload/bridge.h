@@ -4,7 +4,7 @@
  *
  * Why: with RTLD_DEEPBIND the implementation and the libraries it loads
  * look symbols up in their own scope before the program's, which is the
- * point (the agent's jansson, mbedTLS, expat, zlib, libelf, libunwind and
+ * point (the agent's jansson, mbedTLS, expat, zlib, libunwind and
  * inih, never the program's copies: docs/security.md).  Two things must
  * still come from the program's scope:
  *   - the allocator: libc's own functions (strdup, getline, …) and any

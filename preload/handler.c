@@ -35,6 +35,28 @@
  * there, and those samples keep their stacks.  Its slow path
  * (__tls_get_addr_slow, a separate function) is not exempt.
  *
+ * On musl (the musl build, CG_MUSL) libc.so is the loader too, and one
+ * lock guards its object list: dlopen holds it for writing throughout,
+ * dl_iterate_phdr takes it for reading.  Excluding samples by PC would
+ * exclude all of libc and still not help: the deadlock is not only a
+ * thread's own (interrupted inside dlopen) but also another's (this
+ * thread holds malloc's lock, which that dlopen waits for while this
+ * handler waits for its loader lock).  Of the two designs, wrapping
+ * dlopen to know when some thread is inside the loader, or never asking
+ * the loader from the handler, the second is taken: the handler's only
+ * way to the loader is libunwind's cold path (dl_iterate_phdr), and in
+ * that build every dl_iterate_phdr call is linked to a wrapper that, in
+ * the handler, answers from the list of objects the agent thread keeps
+ * (core/sample/loaded_objects.h).  A dlopen wrapper would have to catch
+ * every way into the loader (dlopen through dlsym'd pointers, libraries
+ * that open others), and to close the window between its check and the
+ * handler's lock it would have to make dlopen wait for the handlers;
+ * the list needs neither, costs nothing per sample, and only leaves
+ * libraries loaded since the agent's last drain without libunwind
+ * tables in the handler (musl never unloads, so the list never goes
+ * stale).  libunwind's walk out of the handler passes musl's signal
+ * trampoline, which it learns from core/sample/sigreturn.h.
+ *
  * Why merged expiries are usually charged to the sample: the kernel
  * notices a CPU timer's expiry only at a tick when the thread is on the
  * CPU, so on a busy machine several expiries arrive as one signal
@@ -69,6 +91,9 @@
 #include "core/sample/frame_rules.h"
 #include "core/sample/jit_unwind.h"
 #include "core/sample/ring.h"
+#ifdef CG_MUSL
+#include "core/sample/sigreturn.h"
+#endif
 #include "core/sample/threads.h"
 #include "core/sample/ucontext_regs.h"
 #include "core/symbols/dynsym.h"
@@ -155,6 +180,14 @@ static struct cg_thread_slot *current_slot_sigsafe(struct cg_threads *threads)
     return slot;
 }
 
+#ifdef CG_MUSL
+/* No exclusion on musl: the handler never reaches its loader (see the
+ * DESIGN note), and its loader's code is all of libc. */
+void cg_handler_init_loader_range(void)
+{
+}
+
+#else
 static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -182,6 +215,7 @@ void cg_handler_init_loader_range(void)
         g_tls_get_addr_end = r.end;
     }
 }
+#endif
 
 void cg_handler_init_unblock_ranges(void)
 {
@@ -193,7 +227,13 @@ void cg_handler_init_unblock_ranges(void)
         "setcontext",      "swapcontext", "ppoll",      "pselect",      "epoll_pwait",
         "epoll_pwait2",    "syscall",
     };
-    cg_dynsym_ranges("/libc.so.6", names, sizeof(names) / sizeof(names[0]), g_unblock,
+#ifdef CG_MUSL
+    /* musl's libc.so is listed under its loader's name. */
+    static const char libc_name[] = "/ld-musl-";
+#else
+    static const char libc_name[] = "/libc.so.6";
+#endif
+    cg_dynsym_ranges(libc_name, names, sizeof(names) / sizeof(names[0]), g_unblock,
                      CG_UNBLOCK_RANGES);
 }
 
@@ -274,6 +314,18 @@ static size_t unwind_sigsafe(struct cg_sample_rec *rec, const void *ucontext,
     if (n == CG_MAX_UNWIND_FRAMES)
         *flags |= CG_REC_TRUNCATED;
     size_t depth = (size_t)(n - skip);
+#ifdef CG_MUSL
+    /* musl's libc has no unwind tables: past its first frame libunwind
+     * only guesses.  The stack ends there, as in the rule walk
+     * (core/sample/frame_learn.c). */
+    for (size_t i = 0; i < depth; i++) {
+        if (cg_sigreturn_in_libc(rec->pcs[i + (size_t)skip])) {
+            depth = i + 1;
+            *flags &= ~(unsigned)CG_REC_TRUNCATED;
+            break;
+        }
+    }
+#endif
     /* memmove is not on every async-signal-safe list; a loop is. */
     for (size_t i = 0; i < depth; i++)
         rec->pcs[i] = rec->pcs[i + (size_t)skip];

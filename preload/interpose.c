@@ -161,7 +161,15 @@ CG_EXPORT sighandler_t signal(int signo, sighandler_t handler)
     return cg_real.real_signal(signo, handler);
 }
 
-CG_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value,
+/* glibc's prototype names the timer with its own enum type; musl's, as
+ * POSIX does, with an int. */
+#ifdef __GLIBC__
+typedef __itimer_which_t cg_itimer_which;
+#else
+typedef int cg_itimer_which;
+#endif
+
+CG_EXPORT int setitimer(cg_itimer_which which, const struct itimerval *value,
                         struct itimerval *old)
 {
     if (!cg_real.real_setitimer && !cg_real_resolve() && !cg_real.real_setitimer) {

@@ -43,6 +43,11 @@
 #include "core/runtime/jvm.h"
 #include "core/sample/cpu_timer.h"
 #include "core/sample/threads.h"
+#ifdef CG_MUSL
+#include "core/base/error.h"
+#include "core/sample/loaded_objects.h"
+#include "core/sample/sigreturn.h"
+#endif
 #include "core/symbols/elf_symtab.h"
 
 #include <dlfcn.h>
@@ -251,6 +256,14 @@ static const char *stand_down_reason(void)
 __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
 {
     int saved_errno = errno;
+#ifdef CG_MUSL
+    /* musl calls constructors with no arguments (argc and argv hold
+     * whatever the registers did); its program_invocation_name is argv[0],
+     * set before any constructor runs. */
+    char *musl_argv[] = {program_invocation_name, NULL};
+    argc = program_invocation_name ? 1 : 0;
+    argv = musl_argv;
+#endif
     /* libc's functions first, in every process (it reads nothing): the
      * wrappers' lazy dlsym() is then left for calls made before this
      * constructor, and a privileged process's signal handler that calls
@@ -338,6 +351,17 @@ __attribute__((constructor)) static void cgagent_init(int argc, char **argv)
         cg_agent_free(agent);
         goto out;
     }
+#ifdef CG_MUSL
+    /* Before any timer runs: the objects libunwind may look in from the
+     * handler, and the signal trampoline it must step through to leave
+     * the handler (core/sample/loaded_objects.h, core/sample/sigreturn.h). */
+    cg_loaded_objects_refresh();
+    int trc = cg_sigreturn_init(CG_PROFILE_SIGNAL);
+    if (trc != 0) /* info: a libc variant to report, nothing to fix here */
+        CG_INFO("cannot find musl's signal trampoline (%s): samples that need libunwind "
+                "keep only their first frame",
+                cg_strerror(trc));
+#endif
     cg_profile_signal_hold();
     g_exit_key_ok = pthread_key_create(&g_exit_key, on_thread_exit) == 0;
     atomic_store(&cg_preload_agent, agent);

@@ -5,9 +5,13 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libunwind-dev libcurl4-openssl-dev libmbedtls-dev libjansson-dev zlib1g-dev \
-libexpat1-dev libinih-dev libelf-dev libcmocka-dev openjdk-17-jdk-headless \
+libexpat1-dev libinih-dev libcmocka-dev openjdk-17-jdk-headless \
 python3 xz-utils sqlite3 perl ca-certificates chromium protobuf-compiler \
 mandoc golang-go python3-yaml"
+# make dist builds the bundled libraries from Debian's sources (autotools
+# for jansson and expat, dist/build-deps.sh), and its tests run old
+# programs under an old glibc (patchelf) and musl programs (musl-tools).
+PKGS="$PKGS autoconf automake libtool dpkg-dev patchelf musl-tools"
 # make bench compares with gperftools and loads a redis server.
 PKGS="$PKGS libgoogle-perftools-dev redis-server redis-tools"
 

@@ -1,96 +1,68 @@
 #!/usr/bin/env python3
 """Build cgagent's AWS Lambda layer: a zip that Lambda extracts into /opt.
 
-    python3 scripts/lambda-layer.py --build build --output build/cgagent-lambda-layer.zip
+    python3 scripts/lambda-layer.py --dist build/cgagent-0.1.0-linux-x86_64.tar.gz \
+        --output build/cgagent-lambda-layer.zip
 
-(what `make lambda-layer` runs).  The zip holds
+(what `make lambda-layer` runs, after `make dist`).  The zip holds
 
     cgagent-wrapper          the AWS_LAMBDA_EXEC_WRAPPER script (examples/lambda/)
-    lib/libcgagent.so        the agent's preload shim
-    lib/libcgagent-impl.so   the agent, which the shim loads
-    lib/<its libraries>      every shared library the agent needs that is not
-                             part of glibc (libunwind, jansson, mbedTLS, ...),
-                             copied from this machine, as ldd resolves them
-    bin/cgagent              the command, for `cgagent check` in a function
+    lib/libcgagent.so        the agent's preload shim    } from the portable
+    lib/libcgagent-impl.so   the agent, which it loads    } tarball: glibc 2.17
+    bin/cgagent              the command                  } or newer, nothing else
+    share/doc/cgagent/       the tarball's README, deps.lock and licences
 
-libcurl is not copied: the agent loads it at run time, and Lambda's
-Amazon Linux 2023 has libcurl.so.4.  glibc is not copied either; the
-script prints the newest glibc symbol version the agent needs, which must
-not exceed the runtime's (2.34 on Amazon Linux 2023: build there, e.g. in
-the public.ecr.aws/lambda/provided:al2023 image, for a layer to deploy).
+No other library: the tarball's files need only glibc, which the runtime
+has (Amazon Linux 2023's 2.34, Amazon Linux 2's 2.26), and libcurl, which
+the agent loads at run time from the runtime's libcurl.so.4.  The script
+refuses a tarball with any other ELF file in it.
 
 Standard library only; nothing is downloaded.
 """
 import argparse
 import os
-import re
 import stat
-import subprocess
 import sys
+import tarfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRAPPER = os.path.join(ROOT, "examples", "lambda", "cgagent-wrapper")
-# Part of glibc: the runtime's own copies must be used.
-GLIBC = re.compile(r"^(libc|libm|libdl|libpthread|librt|libresolv|libutil|ld-linux[\w-]*)\.so")
+AGENT_FILES = ("lib/libcgagent.so", "lib/libcgagent-impl.so", "bin/cgagent")
 
 
-def needed_libraries(lib):
-    """(name, path) of every library ldd resolves for LIB, glibc left out."""
-    out = subprocess.run(["ldd", lib], capture_output=True, text=True, check=True).stdout
-    found = []
-    for line in out.splitlines():
-        m = re.match(r"\s*(\S+) => (/\S+)", line)
-        if m and not GLIBC.match(m.group(1)):
-            found.append((m.group(1), m.group(2)))
-        elif "not found" in line:
-            sys.exit("lambda-layer: %s: a library is not found: %s" % (lib, line.strip()))
-    return found
-
-
-def glibc_needed(lib):
-    out = subprocess.run(["objdump", "-T", lib], capture_output=True, text=True).stdout
-    versions = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"GLIBC_([\d.]+)", out)}
-    return ".".join(map(str, max(versions))) if versions else None
-
-
-def add(z, path, name, mode):
+def add(z, data, name, mode):
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3  # Unix: external_attr carries the mode
     info.external_attr = (stat.S_IFREG | mode) << 16
-    with open(path, "rb") as f:
-        z.writestr(info, f.read())
+    z.writestr(info, data)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--dist", required=True, help="the portable tarball (make dist)")
     ap.add_argument("--output", required=True)
     args = ap.parse_args()
-    lib = os.path.join(args.build, "libcgagent.so")
-    impl = os.path.join(args.build, "libcgagent-impl.so")
-    cli = os.path.join(args.build, "cgagent")
-    for p in (lib, cli):
-        if not os.path.exists(p):
-            sys.exit("lambda-layer: %s is missing: run make first" % p)
+    if not os.path.exists(args.dist):
+        sys.exit("lambda-layer: %s is missing: run make dist first" % args.dist)
     tmp = args.output + ".tmp"
-    with zipfile.ZipFile(tmp, "w") as z:
-        add(z, WRAPPER, "cgagent-wrapper", 0o755)
-        add(z, lib, "lib/libcgagent.so", 0o755)
-        agent = [lib]
-        if os.path.exists(impl):  # sanitizer builds have one library
-            add(z, impl, "lib/libcgagent-impl.so", 0o755)
-            agent.append(impl)
-        copied = {}
-        for name, path in sum((needed_libraries(p) for p in agent + [cli]), []):
-            if name not in copied:
-                copied[name] = path
-                add(z, os.path.realpath(path), "lib/" + name, 0o755)
-        add(z, cli, "bin/cgagent", 0o755)
+    with tarfile.open(args.dist) as t, zipfile.ZipFile(tmp, "w") as z:
+        with open(WRAPPER, "rb") as f:
+            add(z, f.read(), "cgagent-wrapper", 0o755)
+        members = {m.name.split("/", 1)[1]: m for m in t.getmembers()
+                   if m.isfile() and "/" in m.name}
+        for name, m in sorted(members.items()):
+            data = t.extractfile(m).read()
+            if data[:4] == b"\x7fELF" and name not in AGENT_FILES:
+                sys.exit("lambda-layer: %s holds %s, which is not the agent's" % (args.dist, name))
+            if name in AGENT_FILES or name.startswith("share/doc/"):
+                add(z, data, name, 0o755 if name.startswith("bin/") else 0o644)
+        missing = [n for n in AGENT_FILES if n not in members]
+        if missing:
+            sys.exit("lambda-layer: %s lacks %s" % (args.dist, ", ".join(missing)))
     os.replace(tmp, args.output)
-    print("lambda-layer: %s (%d libraries; needs glibc >= %s)"
-          % (args.output, len(copied), glibc_needed(lib) or "?"))
+    print("lambda-layer: %s (from %s)" % (args.output, os.path.basename(args.dist)))
 
 
 if __name__ == "__main__":

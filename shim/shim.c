@@ -10,7 +10,7 @@
  *
  * DESIGN: a preloaded library's undefined symbols are looked up in the
  * program's scope first, so a program that exports its own jansson,
- * mbedTLS, expat, zlib, libelf, libunwind or inih (a static copy linked
+ * mbedTLS, expat, zlib, libunwind or inih (a static copy linked
  * with -rdynamic, a plugin host) would capture the agent's calls to them.
  * The implementation is therefore opened with RTLD_DEEPBIND | RTLD_LOCAL:
  * it and the libraries it loads see their own definitions first, and
@@ -209,9 +209,10 @@ static void name_impl(void *h, const char *path)
     lm->l_name = g_impl_name;
 }
 
-/* dlerror() names the file by impl->fd_path: drop that prefix, the
- * caller names the real path. */
-static const char *load_error(const struct shim_impl *impl)
+/* dlerror() names the file by impl->fd_path, as its prefix and in "(required
+ * by ...)" when a version is missing: drop both, the caller names the real
+ * path.  Copied into `buf`. */
+static const char *load_error(const struct shim_impl *impl, char *buf, size_t cap)
 {
     const char *err = dlerror();
     if (!err)
@@ -219,7 +220,13 @@ static const char *load_error(const struct shim_impl *impl)
     size_t n = strlen(impl->fd_path);
     if (strncmp(err, impl->fd_path, n) == 0 && err[n] == ':')
         err += n + 1 + (err[n + 1] == ' ');
-    return err;
+    snprintf(buf, cap, "%s", err);
+    char required[PATH_MAX + 32];
+    snprintf(required, sizeof(required), " (required by %s)", impl->fd_path);
+    char *at = strstr(buf, required);
+    if (at)
+        memmove(at, at + strlen(required), strlen(at + strlen(required)) + 1);
+    return buf;
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -247,8 +254,14 @@ __attribute__((constructor)) static void shim_init(void)
         dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
     void *h = dlopen(impl.fd_path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND | RTLD_NODELETE);
     if (!h) {
-        snprintf(why, sizeof(why), "cannot load the agent: %s: %s", impl.path,
-                 load_error(&impl));
+        char err[PATH_MAX + 256];
+        const char *what = load_error(&impl, err, sizeof(err));
+        int n = snprintf(why, sizeof(why), "cannot load the agent: %s: ", impl.path);
+        if (n > 0 && (size_t)n < sizeof(why)) {
+            size_t len = strnlen(what, sizeof(why) - (size_t)n - 1);
+            memcpy(why + n, what, len);
+            why[(size_t)n + len] = '\0';
+        }
         say(why);
         shim_impl_close(&impl);
         goto out;

@@ -31,7 +31,9 @@
 #include "core/upload/uploader.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
 #include <gnu/libc-version.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +162,13 @@ struct cg_agent *cg_agent_new(const struct cg_config *cfg, const struct cg_agent
         if (!(a->uploader = cg_uploader_new(&uo)))
             goto err;
     }
+#ifdef __GLIBC__
     snprintf(a->runtime_version, sizeof(a->runtime_version), "glibc-%s",
              gnu_get_libc_version());
+#else
+    /* musl tells its version to no one but a person running its loader. */
+    snprintf(a->runtime_version, sizeof(a->runtime_version), "musl");
+#endif
     a->exe_path = realpath("/proc/self/exe", NULL); /* NULL is fine: no main mapping */
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     a->vcpus = n > 0 ? (uint32_t)n : 1;

@@ -24,6 +24,9 @@
 #include "core/runtime/python.h"
 #include "core/sample/count_key.h"
 #include "core/sample/frame_rules.h"
+#ifdef CG_MUSL
+#include "core/sample/loaded_objects.h"
+#endif
 #include "core/sample/ring.h"
 #include "core/sample/stackagg.h"
 #include "core/sample/threads.h"
@@ -178,6 +181,11 @@ static bool check_modules(struct cg_agent *a)
     uint64_t gen = counts[0] + counts[1];
     if (gen != a->loader_generation) {
         a->loader_generation = gen;
+#ifdef CG_MUSL
+        /* The handler's libunwind sees new objects through this list
+         * (core/sample/loaded_objects.h). */
+        cg_loaded_objects_refresh();
+#endif
         atomic_store(&a->modules_changed, true);
         return true;
     }

@@ -97,6 +97,11 @@
 #define DEEP_BIND 0
 #endif
 #endif
+/* musl's dlopen has no deep binding: libcurl there binds as any library
+ * does, the program's definitions first (docs/install.md, "musl"). */
+#if !defined(DEEP_BIND) && defined(CG_MUSL)
+#define DEEP_BIND 0
+#endif
 #ifndef DEEP_BIND
 #define DEEP_BIND RTLD_DEEPBIND
 #endif

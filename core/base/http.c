@@ -47,6 +47,11 @@ struct cg_http {
     char *user_agent;
 };
 
+bool cg_http_available(void)
+{
+    return cg_curl_load() != NULL;
+}
+
 struct cg_http *cg_http_new(const struct cg_http_options *opts)
 {
     const struct cg_curl_api *curl = cg_curl_load();

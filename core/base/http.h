@@ -81,6 +81,11 @@ struct cg_http *cg_http_new(const struct cg_http_options *opts);
 
 void cg_http_free(struct cg_http *http);
 
+/* Whether libcurl is loaded, loading it if needed (one log line the first
+ * time it cannot be): lets a caller whose client failed keep quiet about
+ * the cause already told. */
+bool cg_http_available(void);
+
 /* Performs one request.  Returns 0 when a response arrived (any status:
  * look at resp->status), CG_ENET when none did (connection refused or
  * reset, DNS, TLS, timeout; resp->error says which), CG_ETOOBIG when the

@@ -26,6 +26,7 @@
 #include "core/runtime/python_internal.h"
 
 #include "core/base/log.h"
+#include "core/symbols/dynsym.h"
 #include "core/symbols/python_names.h"
 
 #include <dlfcn.h>
@@ -160,6 +161,7 @@ static bool apply_debug_offsets(struct cg_py *py)
     return true;
 }
 
+#ifdef __GLIBC__
 static bool find_eval_ranges(struct cg_py *py)
 {
     void *eval = py_symbol("_PyEval_EvalFrameDefault");
@@ -172,6 +174,24 @@ static bool find_eval_ranges(struct cg_py *py)
     py->n_eval = 1;
     return true;
 }
+#else
+/* musl has no dladdr1: the size comes from the object's own dynamic
+ * symbol table (core/symbols/dynsym.h), the object named by dladdr. */
+static bool find_eval_ranges(struct cg_py *py)
+{
+    static const char *const names[] = {"_PyEval_EvalFrameDefault"};
+    void *eval = py_symbol(names[0]);
+    Dl_info info;
+    struct cg_code_range r;
+    if (!eval || !dladdr(eval, &info) || !info.dli_fname ||
+        cg_dynsym_ranges(info.dli_fname, names, 1, &r, 1) != 1 || r.start != (uintptr_t)eval)
+        return false;
+    py->eval[0].start = r.start;
+    py->eval[0].end = r.end;
+    py->n_eval = 1;
+    return true;
+}
+#endif
 
 /* The offset of the kernel tid in glibc's (or musl's) struct pthread,
  * found in this thread's own: 3.10 and older know a thread by its

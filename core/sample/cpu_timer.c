@@ -41,7 +41,11 @@ int cg_cpu_timer_create(pid_t tid, int signo, int *timer_id_out)
     memset(&sev, 0, sizeof(sev));
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = signo;
+#ifdef sigev_notify_thread_id
+    sev.sigev_notify_thread_id = tid; /* musl's name for the field */
+#else
     sev._sigev_un._tid = tid;
+#endif
     int kernel_id = -1;
     if (syscall(SYS_timer_create, thread_cpu_clock(tid), &sev, &kernel_id) != 0)
         return -errno;

@@ -14,6 +14,15 @@
  * jit_unwind.h) have their registered rule.  Anything else (no unwind table, a CFA in
  * another register, a return address not at CFA - 8, signal frames,
  * libunwind's frame-pointer guesses) is stored as "no rule".
+ *
+ * Except, in the musl build, an address in musl's libc.so that no table
+ * covers: musl is built without unwind tables, so nothing (libunwind
+ * included) can step out of its frames, and "no rule" would send every
+ * sample through one to libunwind for good (main's caller and every
+ * thread's start are libc frames).  There the stack is taken to end: the
+ * root of a program's stacks is the libc frame that called main or the
+ * thread's start routine, and a sample inside libc keeps that frame
+ * alone (docs/install.md, "musl", says so).
  */
 #include "core/sample/frame_rules.h"
 #include "core/sample/frame_rules_internal.h"
@@ -23,6 +32,9 @@
 #include "core/sample/jit_unwind.h"
 #include "core/sample/own_mem.h"
 #include "core/sample/unwind_table.h"
+#ifdef CG_MUSL
+#include "core/sample/sigreturn.h"
+#endif
 
 #include <libunwind.h>
 #include <stdlib.h>
@@ -245,6 +257,10 @@ bool cg_frame_rules_learn(struct cg_frame_rules *r, uint64_t addr)
             return true;
         }
         rule = cg_frame_rules_libunwind_rule(r, addr);
+#ifdef CG_MUSL
+        if (cg_rule_kind(rule) == CG_RULE_NONE && cg_sigreturn_in_libc(addr))
+            rule = cg_rule_pack(CG_RULE_END, 0, 0); /* see the DESIGN note */
+#endif
     }
     cg_frame_rules_store(r, addr, rule);
     bool ok = cg_rule_kind(rule) != CG_RULE_NONE;

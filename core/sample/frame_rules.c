@@ -8,12 +8,21 @@
  * writer publishes an entry seqlock-style: key := 0, release fence, rule,
  * key := addr (release); a reader loads key (acquire), rule (acquire) and
  * key again, and believes the rule only if both keys are its address.
+ *
+ * The musl build also steps through signal frames in the walk: musl's
+ * trampoline has no unwind table row, so no rule could be learned for
+ * it; its step reads the interrupted registers from the ucontext
+ * (core/sample/sigreturn.h).  A walk that took that step keeps no memo:
+ * the memo's replay checks the stack words of return-address steps only.
  */
 #include "core/sample/frame_rules.h"
 #include "core/sample/frame_rules_internal.h"
 
 #include "core/sample/cfi_row.h"
 #include "core/sample/jit_unwind.h"
+#ifdef CG_MUSL
+#include "core/sample/sigreturn.h"
+#endif
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -282,6 +291,11 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
     uint64_t pc = regs->pc, sp = regs->sp, bp = regs->bp, key = pc;
     uint64_t last_key = 0, last_rule = 0; /* key 0 is never looked up */
     size_t n = 0;
+#ifdef CG_MUSL
+    bool crossed = false; /* stepped through a signal frame */
+#else
+    const bool crossed = false;
+#endif
     *depth = 0;
     *from_tables = 0;
     /* Reads only between the interrupted stack pointer and the stack's
@@ -319,6 +333,17 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
             *fr = (struct cg_walk_frame){pc, sp, bp, 0, 0, 0};
         pcs[n++] = pc;
         *depth = n;
+#ifdef CG_MUSL
+        /* Before any rule: the trampoline's address is libc's, whose
+         * frames end the walk (core/sample/frame_learn.c). */
+        if (cg_sigreturn_step_sigsafe(&pc, &sp, &bp, lo, stack_hi)) {
+            crossed = true;
+            if (pc < CG_LOWEST_CODE)
+                return CG_WALK_MISS;
+            key = pc; /* an interrupted PC, not a return address */
+            continue;
+        }
+#endif
         /* Recursion repeats a return address: one lookup for the run. */
         if (key != last_key) {
             last_rule = lookup_inline(r, key);
@@ -330,7 +355,7 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
         uint64_t rule = last_rule;
         enum cg_rule_kind kind = cg_rule_kind(rule);
         if (kind == CG_RULE_END) {
-            if (memo)
+            if (memo && !crossed)
                 memo_keep_sigsafe(memo, gen, n, 0);
             return CG_WALK_DONE;
         }
@@ -365,7 +390,7 @@ enum cg_walk_result cg_frame_rules_walk_sigsafe(const struct cg_frame_rules *r,
         sp = cfa;
         pc = ra;
         if (pc < CG_LOWEST_CODE) {
-            if (memo)
+            if (memo && !crossed)
                 memo_keep_sigsafe(memo, gen, n, cfa - 8);
             return CG_WALK_DONE;
         }

@@ -53,6 +53,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef CG_MUSL
+#include <sys/auxv.h>
+#endif
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +99,14 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *data)
     const char *name = info->dlpi_name;
     char exe[PATH_MAX];
     bool vdso = false;
+#ifdef CG_MUSL
+    /* musl names the main program as it was started (argv[0], maybe a
+     * relative path) and the vDSO "": both are told by address instead. */
+    if (info->dlpi_phdr == (const ElfW(Phdr) *)getauxval(AT_PHDR))
+        name = "";
+    else if (lo == (uintptr_t)getauxval(AT_SYSINFO_EHDR))
+        name = "linux-vdso.so.1";
+#endif
     if (!name || !*name) {
         /* The main program has no name here. */
         ssize_t n = readlink(cg_elf_self_exe(), exe, sizeof(exe) - 1);

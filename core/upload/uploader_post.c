@@ -12,6 +12,7 @@
 #include "core/upload/uploader_internal.h"
 
 #include "core/base/cpu_account.h"
+#include "core/base/http.h"
 #include "core/profile/calltree.h"
 #include "core/upload/codeguru.h"
 #include "sts/chain.h"
@@ -99,9 +100,12 @@ static bool setup(struct cg_uploader *u)
     free(endpoint);
     free(region);
     if (!u->cg) {
-        CG_ERROR("CodeGuru Profiler: cannot create the client for group %s (no libcurl, a bad "
-                 "endpoint URL or no memory); profiles are not uploaded",
-                 u->group);
+        /* Without libcurl its loader said so already, in the one line
+         * that case gets (docs/errors.md). */
+        if (cg_http_available())
+            CG_ERROR("CodeGuru Profiler: cannot create the client for group %s (a bad "
+                     "endpoint URL or no memory); profiles are not uploaded",
+                     u->group);
         u->setup_failed = true;
         return false;
     }

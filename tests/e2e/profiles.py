@@ -13,12 +13,17 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("CGAGENT_BUILD", os.path.join(ROOT, "build"))
-LIB = os.path.join(BUILD, "libcgagent.so")
+# CGAGENT_DIST names an unpacked portable tarball (make dist; `make test`
+# runs the end-to-end suite a second time with it): the agent and the
+# command come from its lib/ and bin/, the workloads still from BUILD.
+DIST = os.environ.get("CGAGENT_DIST", "")
+AGENT_DIR = os.path.join(DIST, "lib") if DIST else BUILD
+LIB = os.path.join(AGENT_DIR, "libcgagent.so")
 # The agent proper, which the shim (LIB) loads deep-bound; sanitizer builds
 # have one library instead (Makefile, SPLIT).
-IMPL = os.path.join(BUILD, "libcgagent-impl.so")
+IMPL = os.path.join(AGENT_DIR, "libcgagent-impl.so")
 SPLIT = os.path.exists(IMPL)
-CLI = os.path.join(BUILD, "cgagent")
+CLI = os.path.join(DIST, "bin", "cgagent") if DIST else os.path.join(BUILD, "cgagent")
 WORKLOADS = os.path.join(BUILD, "workloads")
 # What LD_PRELOAD names: the library, behind the sanitizer runtime a
 # sanitizer build needs loaded first (`make stress-asan` sets

@@ -23,6 +23,7 @@ import unittest
 import zipfile
 
 from e2e import profiles as P
+from e2e.test_dist import tarball
 from e2e.test_exit_signals import kill_when_ready, start
 from e2e.test_upload import UploadTestCase
 from emulator import CENTRAL_ACCOUNT, GROUP, WORKLOAD_ACCOUNT
@@ -32,11 +33,12 @@ PROG = os.path.join(P.WORKLOADS, "exit_signal")
 FUNCTION = "orders-fn"
 
 
-def build_layer(where):
-    """Builds the layer zip into WHERE and extracts it as Lambda does into
-    WHERE/opt (modes kept); returns the zip's path and the opt directory."""
+def build_layer(where, tgz):
+    """Builds the layer zip from the portable tarball TGZ into WHERE and
+    extracts it as Lambda does into WHERE/opt (modes kept); returns the
+    zip's path and the opt directory."""
     zpath = os.path.join(where, "layer.zip")
-    subprocess.run([sys.executable, LAYER_SCRIPT, "--build", P.BUILD, "--output", zpath],
+    subprocess.run([sys.executable, LAYER_SCRIPT, "--dist", tgz, "--output", zpath],
                    check=True, capture_output=True)
     opt = os.path.join(where, "opt")
     with zipfile.ZipFile(zpath) as z:
@@ -49,11 +51,12 @@ def build_layer(where):
 class LambdaLayer(UploadTestCase):
     def setUp(self):
         super().setUp()
-        if not os.path.exists(P.LIB):
-            self.skipTest("no build")
+        tgz = tarball()
+        if not tgz:
+            self.fail("no portable tarball: `make dist` failed (test_dist says why)")
         self.dir = tempfile.mkdtemp(prefix="cgagent-lambda-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        self.zip, self.opt = build_layer(self.dir)
+        self.zip, self.opt = build_layer(self.dir, tgz)
         self.wrapper = os.path.join(self.opt, "cgagent-wrapper")
         self.emu.add_role(WORKLOAD_ACCOUNT, "orders-fn-role", trust=["*"])
         self.role_arn = "arn:aws:iam::%s:role/orders-fn-role" % WORKLOAD_ACCOUNT
@@ -100,16 +103,17 @@ class LambdaLayer(UploadTestCase):
                          "the service must get exactly the samples taken")
         self.assertGreater(self.local_totals()["RUNNABLE"], 50)
 
-    def test_layer_holds_the_wrapper_the_agent_and_its_libraries(self):
+    def test_layer_holds_the_wrapper_and_the_tarballs_agent_and_no_other_library(self):
         with zipfile.ZipFile(self.zip) as z:
             names = {i.filename: (i.external_attr >> 16) for i in z.infolist()}
+            elf = sorted(n for n in names if z.read(n)[:4] == b"\x7fELF")
         self.assertTrue(names["cgagent-wrapper"] & stat.S_IXUSR)
-        for n in ("lib/libcgagent.so", "lib/libcgagent-impl.so", "bin/cgagent",
-                  "lib/libjansson.so.4",
-                  "lib/libunwind.so.8"):
-            self.assertIn(n, names)
-        self.assertFalse([n for n in names if n.startswith(("lib/libc.so", "lib/ld-linux"))],
-                         "glibc must come from the runtime")
+        # The portable build's three files, nothing copied from this
+        # machine (Debian's libjansson, libunwind, ... and glibc before).
+        self.assertEqual(elf, ["bin/cgagent", "lib/libcgagent-impl.so", "lib/libcgagent.so"])
+        self.assertEqual(sorted(n for n in names if n.startswith("lib/")),
+                         ["lib/libcgagent-impl.so", "lib/libcgagent.so"])
+        self.assertIn("share/doc/cgagent/licenses/libunwind.copyright", names)
         with open(self.wrapper) as f, open(os.path.join(P.ROOT, "examples", "lambda",
                                                         "cgagent-wrapper")) as g:
             self.assertEqual(f.read(), g.read())

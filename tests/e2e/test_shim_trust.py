@@ -44,9 +44,10 @@ CC = shutil.which("cc") or "cc"
 NOBODY = 65534
 IMPL = "libcgagent-impl.so"
 # The agent and libraries only it loads (maps name the files, so
-# libjansson.so.4.14.0): none may be mapped where the agent is not.
-AGENT_LIBS = ("libcgagent-impl.so", "libjansson.so", "libmbedcrypto.so", "libinih.so",
-              "libunwind-ptrace.so")
+# libjansson.so.4.14.0): none may be mapped where the agent is not.  The
+# portable tarball's agent has them built in (CGAGENT_DIST).
+AGENT_LIBS = ("libcgagent-impl.so",) + (() if P.DIST else (
+    "libjansson.so", "libmbedcrypto.so", "libinih.so", "libunwind-ptrace.so"))
 HELLO = ["sh", "-c", "echo $((6 * 7)); exit 3"]
 
 PLANTED = r"""

@@ -137,10 +137,21 @@ class StaticTls(unittest.TestCase):
             self.assertTrue(P.documents(outdir), "the agent did not run")
 
     @unittest.skipUnless(READELF, "no readelf")
-    def test_the_agent_takes_one_word_of_static_tls(self):
-        libs = [P.LIB] + ([P.IMPL] if P.SPLIT else [])
+    def test_the_agent_takes_one_word_of_static_tls_beside_libunwinds(self):
+        """The agent's own word plus libunwind's fast-trace cache (16
+        bytes): in Debian's libunwind.so.8, which the stock shim links, or
+        built into the portable tarball's impl (docs/install.md).  Before
+        this issue the agent's own took 376."""
+        libs = [P.LIB] + ([P.IMPL] if P.SPLIT else []) + shim_libunwind()
         sizes = {os.path.basename(l): tls_memsz(l) for l in libs}
-        self.assertLessEqual(sum(sizes.values()), 16, sizes)
+        self.assertLessEqual(sum(sizes.values()), 24, sizes)
+
+
+def shim_libunwind():
+    """The libunwind the shim loads, as the loader resolves it ([] when it
+    has none: the portable build carries libunwind in the impl)."""
+    out = subprocess.run(["ldd", P.LIB], capture_output=True, text=True).stdout
+    return [m for m in re.findall(r"libunwind[\w.-]*\.so[\w.]* => (\S+)", out)]
 
 
 if __name__ == "__main__":

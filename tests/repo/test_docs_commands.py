@@ -6,6 +6,7 @@ variables inherited: AWS is the local emulator the block itself starts
 (tests/emulator/).  Each block must exit 0, and each line of
 `echo "..."` text in it must appear in its output: what the doc says
 happens.  Blocks marked plain `sh` are shown, not run (real AWS, make)."""
+import glob
 import os
 import re
 import shutil
@@ -54,6 +55,11 @@ class DocCommands(unittest.TestCase):
             for i, text in enumerate(blocks(rel)):
                 found += 1
                 with self.subTest(doc=rel, block=i + 1):
+                    unfetched = os.path.join(BUILD, "dist", "deps", "fetch-failed")
+                    if ".tar.gz" in text and os.path.exists(unfetched) and \
+                            not glob.glob(os.path.join(BUILD, "cgagent-*.tar.gz")):
+                        # Uses the portable tarball, which needs Debian's archive.
+                        self.skipTest("no tarball: " + open(unfetched).read().strip())
                     self.run_block(rel, i, text)
         self.assertGreaterEqual(found, 3, "no runnable blocks found")
 

@@ -1,5 +1,5 @@
 """examples/: the IAM templates grant exactly what the agent calls, the
-Dockerfile copies what `make install` installs, and the Kubernetes YAML
+Dockerfile copies the portable tarball's agent (make dist), and the Kubernetes YAML
 is what EKS reads; then the agent, given the environment EKS injects
 (IRSA's web identity token file, Pod Identity's container credentials
 URI) and the deployment's variables, reaches the central group through
@@ -117,7 +117,7 @@ class IamTemplates(unittest.TestCase):
 
 
 class Dockerfile(unittest.TestCase):
-    def test_two_lines_copy_what_make_install_installs(self):
+    def test_two_lines_copy_the_portable_tarballs_agent_and_nothing_else(self):
         with open(os.path.join(EX, "docker", "Dockerfile")) as f:
             lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
         after_from = lines[[i for i, l in enumerate(lines) if l.startswith("FROM")][0] + 1:]
@@ -125,14 +125,17 @@ class Dockerfile(unittest.TestCase):
         copy, env = after_from
         self.assertTrue(copy.startswith("COPY "), copy)
         self.assertEqual(env, "ENV LD_PRELOAD=/opt/cgagent/libcgagent.so")
-        with open(os.path.join(ROOT, "Makefile")) as f:
-            mk = f.read()
-        self.assertIn("cgagent/usr/lib/libcgagent-impl.so", copy.split(),
-                      "the shim loads the agent from its own directory")
-        for src in copy.split()[1:-1]:
-            rel = src.replace("cgagent/usr/", "$(PREFIX)/")
-            self.assertIn(os.path.dirname(rel), mk, src)
-            self.assertIn(os.path.basename(src), mk, src)
+        # The tarball's three files (dist/package.py lays them out), no
+        # library copied from a build machine: the shim loads the agent
+        # from its own directory, and both need only glibc.
+        sources = copy.split()[1:-1]
+        self.assertEqual(sorted(sources), ["cgagent/bin/cgagent", "cgagent/lib/libcgagent-impl.so",
+                                           "cgagent/lib/libcgagent.so"])
+        with open(os.path.join(ROOT, "dist", "package.py")) as f:
+            package = f.read()
+        for src in sources:
+            self.assertIn('os.path.join(%s, "%s")' % (
+                "lib" if "/lib/" in src else "bindir", os.path.basename(src)), package, src)
 
 
 @unittest.skipUnless(yaml, "python3-yaml is not installed")
