@@ -21,7 +21,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_portable import defined_symbols, dynamic, map_globals, readelf  # noqa: E402
+from check_portable import dynamic, export_problems, readelf  # noqa: E402
 
 MUSL_LIBS = {"libc.so"}
 
@@ -36,13 +36,7 @@ def check_library(path, exports_map):
         problems.append("%s needs versioned symbols (glibc's?)" % path)
     for kind, value in paths:
         problems.append("%s has a %s (%s)" % (path, kind, value))
-    have, want = defined_symbols(path), map_globals(exports_map)
-    if have != want:
-        problems.append("%s exports %s; its version script %s"
-                        % (path, ", ".join(sorted(have - want)) or "nothing extra",
-                           "also names " + ", ".join(sorted(want - have))
-                           if want - have else "names no more"))
-    return problems
+    return problems + export_problems(path, exports_map)
 
 
 def check_command(path):

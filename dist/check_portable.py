@@ -64,6 +64,17 @@ def map_globals(path):
     return set(re.findall(r"([A-Za-z_]\w*);", m.group(1) if m else ""))
 
 
+def export_problems(path, exports_map):
+    """[] when the dynamic symbols `path` defines are exactly the global
+    names of its version script, else the one line saying how they differ."""
+    have, want = defined_symbols(path), map_globals(exports_map)
+    if have == want:
+        return []
+    return ["%s exports %s; its version script %s"
+            % (path, ", ".join(sorted(have - want)) or "nothing extra",
+               "also names " + ", ".join(sorted(want - have)) if want - have else "names no more")]
+
+
 def tls_size(path):
     for line in readelf("-l", path).splitlines():
         f = line.split()
@@ -86,12 +97,7 @@ def check(path, floor, exports_map, max_tls):
     for kind, value in paths:
         problems.append("%s has a %s (%s)" % (path, kind, value))
     if exports_map:
-        have, want = defined_symbols(path), map_globals(exports_map)
-        if have != want:
-            problems.append("%s exports %s; its version script %s"
-                            % (path, ", ".join(sorted(have - want)) or "nothing extra",
-                               "also names " + ", ".join(sorted(want - have))
-                               if want - have else "names no more"))
+        problems += export_problems(path, exports_map)
     if max_tls is not None and tls_size(path) > max_tls:
         problems.append("%s has %d bytes of TLS, more than %d" % (path, tls_size(path), max_tls))
     return problems, needed

@@ -53,15 +53,22 @@ sys.exit(3)
 """
 
 
-def tarball():
-    found = sorted(glob.glob(os.path.join(P.BUILD, "cgagent-*-linux-x86_64.tar.gz")))
+def built_tarball(pattern, dist_dir, target):
+    """The newest BUILD/`pattern`; None when there is none; a skip, saying
+    why, when `make target` could not fetch a source from Debian's archive
+    (dist_dir/deps/fetch-failed, dist/build-deps.sh)."""
+    found = sorted(glob.glob(os.path.join(P.BUILD, pattern)))
     if found:
         return found[-1]
-    why = os.path.join(DIST_DIR, "deps", "fetch-failed")
+    why = os.path.join(dist_dir, "deps", "fetch-failed")
     if os.path.exists(why):
-        raise unittest.SkipTest("no tarball: make dist could not fetch a source: "
-                                + open(why).read().strip())
+        raise unittest.SkipTest("no tarball: make %s could not fetch a source: %s"
+                                % (target, open(why).read().strip()))
     return None
+
+
+def tarball():
+    return built_tarball("cgagent-*-linux-x86_64.tar.gz", DIST_DIR, "dist")
 
 
 class DistTarball(unittest.TestCase):

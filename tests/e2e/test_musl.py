@@ -50,6 +50,7 @@ import tarfile
 import unittest
 
 from e2e import profiles as P
+from e2e.test_dist import built_tarball
 
 MUSL_GCC = shutil.which("musl-gcc")
 UNIT_S = "4.0"
@@ -95,13 +96,9 @@ def musl_tarball():
     """The tarball; skips when make dist-musl was not run here, or could
     not fetch a source from Debian's archive; fails when it ran and
     failed otherwise."""
-    found = sorted(glob.glob(os.path.join(P.BUILD, "cgagent-*-linux-*-musl.tar.gz")))
+    found = built_tarball("cgagent-*-linux-*-musl.tar.gz", MUSL_DIR, "dist-musl")
     if found:
-        return found[-1]
-    why = os.path.join(MUSL_DIR, "deps", "fetch-failed")
-    if os.path.exists(why):
-        raise unittest.SkipTest("no musl tarball: make dist-musl could not fetch a source: "
-                                + open(why).read().strip())
+        return found
     if not os.path.isdir(MUSL_DIR):
         raise unittest.SkipTest("no musl tarball in %s (make dist-musl)" % P.BUILD)
     raise AssertionError("no musl tarball in %s: `make dist-musl` failed (its output says "
