@@ -94,8 +94,13 @@ class Xz(unittest.TestCase):
 @unittest.skipUnless(shutil.which("perl"), "perl not installed")
 class Perl(unittest.TestCase):
     def test_interpreter_hot_functions_are_named(self):
+        """15,000,000 rounds: about 1.3 s of CPU here, 130 samples at
+        100 Hz, where more than 50 are asked for.  A per-thread CPU timer
+        gives one sample per 10 ms of the thread's CPU, so the count is
+        nearly fixed by the CPU used; 6,000,000 rounds (0.52 s, 50-54
+        samples) sat on the threshold and failed on a fast machine."""
         argv = ["perl", "-e",
-                "my %h; my $s = 0; for my $i (1 .. 6000000) { $h{$i % 1000} += $i; "
+                "my %h; my $s = 0; for my $i (1 .. 15000000) { $h{$i % 1000} += $i; "
                 "$s += length(sprintf('%x', $i)); } print \"$s\\n\";"]
         plain = P.run(argv, P.clean_env())
         with P.TempDir() as out:
