@@ -122,8 +122,15 @@ class Perl(unittest.TestCase):
 @unittest.skipUnless(shutil.which("sqlite3"), "sqlite3 not installed")
 class Sqlite(unittest.TestCase):
     def test_query_engine_shows_up(self):
+        """4,000,000 rows: about 1.5 s of CPU, 155 samples, of which
+        libsqlite3's share came out 0.69-0.78 (malloc and locks in libc
+        take the rest).  Asked: more than 0.5, which even read as
+        independent draws (sd sqrt(.7 x .3 / 155) = 0.037) is 5.4 standard
+        deviations below 0.7: false-failure odds far below 1 in 1,000.
+        1,500,000 rows (58 samples, a 0.6 threshold) failed on a busy
+        machine."""
         sql = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-               "WHERE x < 1500000) SELECT count(*), sum(x % 7), max(length(hex(x))) FROM c;")
+               "WHERE x < 4000000) SELECT count(*), sum(x % 7), max(length(hex(x))) FROM c;")
         argv = ["sqlite3", ":memory:", sql]
         plain = P.run(argv, P.clean_env())
         with P.TempDir() as out:
@@ -133,9 +140,9 @@ class Sqlite(unittest.TestCase):
             doc = P.load(P.documents(out)[0])
             by = P.self_counts_by_file(doc)
             total = sum(by.values())
-            self.assertGreater(total, 30)
+            self.assertGreater(total, 60)
             lib = sum(c for (n, f), c in by.items() if f and "sqlite" in os.path.basename(f))
-            self.assertGreater(lib / total, 0.6, sorted(by.items(), key=lambda kv: -kv[1])[:8])
+            self.assertGreater(lib / total, 0.5, sorted(by.items(), key=lambda kv: -kv[1])[:8])
             names = {n for path, _ in P.walk(doc["callgraph"]) for n, _ in path}
             self.assertTrue({"sqlite3_step", "sqlite3_exec"} & names, sorted(names)[:40])
 
