@@ -12,6 +12,7 @@
 #include "core/base/error.h"
 #include "core/symbols/elf_file.h"
 #include "core/symbols/elf_symtab.h"
+#include "tests/unit/elf_header.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -72,18 +73,7 @@ static struct image build(size_t pad)
     im.len = im.shoff + S_COUNT * sizeof(Elf64_Shdr);
     im.bytes = calloc(1, im.len);
     Elf64_Ehdr *eh = ehdr(&im);
-    memcpy(eh->e_ident, ELFMAG, SELFMAG);
-    eh->e_ident[EI_CLASS] = ELFCLASS64;
-    eh->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh->e_ident[EI_VERSION] = EV_CURRENT;
-    eh->e_type = ET_DYN;
-    eh->e_machine = EM_X86_64;
-    eh->e_version = EV_CURRENT;
-    eh->e_ehsize = sizeof(Elf64_Ehdr);
-    eh->e_shoff = im.shoff;
-    eh->e_shentsize = sizeof(Elf64_Shdr);
-    eh->e_shnum = S_COUNT;
-    eh->e_shstrndx = S_SHSTRTAB;
+    test_elf_header(eh, im.shoff, S_COUNT, S_SHSTRTAB);
     memcpy(im.bytes + sym_off, syms, sizeof(syms));
     memcpy(im.bytes + str_off, STRTAB, sizeof(STRTAB));
     Elf64_Nhdr nh = {4, sizeof(BUILD_ID), NT_GNU_BUILD_ID};

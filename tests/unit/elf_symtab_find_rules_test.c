@@ -10,6 +10,7 @@
  */
 #include "core/base/error.h"
 #include "core/symbols/elf_symtab.h"
+#include "tests/unit/elf_header.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -100,18 +101,7 @@ static char *write_image(const struct test_sym *syms, size_t n, int flags, const
     size_t len = sh_off + 8 * sizeof(Elf64_Shdr);
     unsigned char *img = calloc(1, len);
     Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
-    memcpy(eh->e_ident, ELFMAG, SELFMAG);
-    eh->e_ident[EI_CLASS] = ELFCLASS64;
-    eh->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh->e_ident[EI_VERSION] = EV_CURRENT;
-    eh->e_type = ET_DYN;
-    eh->e_machine = EM_X86_64;
-    eh->e_version = EV_CURRENT;
-    eh->e_ehsize = sizeof(Elf64_Ehdr);
-    eh->e_shoff = sh_off;
-    eh->e_shentsize = sizeof(Elf64_Shdr);
-    eh->e_shnum = 8;
-    eh->e_shstrndx = 5;
+    test_elf_header(eh, sh_off, 8, 5);
     Elf64_Shdr *sh = (Elf64_Shdr *)(img + sh_off);
     static const Elf64_Word names[2][2] = {{1, 9}, {17, 25}}; /* .symtab .strtab, .dynsym .dynstr */
     for (int k = 0; k < 2; k++) {

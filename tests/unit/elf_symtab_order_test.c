@@ -4,6 +4,7 @@
  */
 #include "core/base/error.h"
 #include "core/symbols/elf_symtab.h"
+#include "tests/unit/elf_header.h"
 
 #include <elf.h>
 #include <setjmp.h>
@@ -57,18 +58,7 @@ static void *build_image(const struct test_sym *syms, size_t n, size_t *len)
     *len = sh_off + 5 * sizeof(Elf64_Shdr);
     unsigned char *img = calloc(1, *len);
     Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
-    memcpy(eh->e_ident, ELFMAG, SELFMAG);
-    eh->e_ident[EI_CLASS] = ELFCLASS64;
-    eh->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh->e_ident[EI_VERSION] = EV_CURRENT;
-    eh->e_type = ET_DYN;
-    eh->e_machine = EM_X86_64;
-    eh->e_version = EV_CURRENT;
-    eh->e_ehsize = sizeof(Elf64_Ehdr);
-    eh->e_shoff = sh_off;
-    eh->e_shentsize = sizeof(Elf64_Shdr);
-    eh->e_shnum = 5;
-    eh->e_shstrndx = 3;
+    test_elf_header(eh, sh_off, 5, 3);
     memcpy(img + sym_off, st, sym_len);
     memcpy(img + str_off, strtab, str_len);
     memcpy(img + shstr_off, shstr, sizeof(shstr));
